@@ -1,0 +1,27 @@
+# agentbox: the two commands a new user needs are `make run` and `make test`.
+.PHONY: run test deps test-deps build clean
+
+DATA_DIR ?= ./data
+
+## run: install what is missing, build, and start `agentbox serve` on embedded defaults.
+run: deps
+	swift build --product agentbox
+	./.build/debug/agentbox serve --data-dir $(DATA_DIR)
+
+## test: install what tests need, start the services they use, run every test, stop the services.
+test: test-deps
+	scripts/test.sh
+
+## deps: Debian packages needed to build and run.
+deps:
+	scripts/install-deps.sh run
+
+## test-deps: Debian and Python packages needed by the tests.
+test-deps:
+	scripts/install-deps.sh test
+
+build: deps
+	swift build
+
+clean:
+	rm -rf .build

@@ -1,0 +1,49 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "agentbox",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "agentbox", targets: ["Appliance"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
+    targets: [
+        // C libraries from Debian, reached through module maps.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+
+        // Modules of the card's layout.
+        .target(name: "Storage", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Vault", dependencies: ["CSodium"]),
+        .target(
+            name: "Services",
+            dependencies: ["Storage", "Vault", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "Appliance",
+            dependencies: [
+                "Services",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+
+        // Tests: one target per module, sharing fixtures that use the real code paths.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Services", "Storage", "Vault", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
+        .testTarget(name: "VaultTests", dependencies: ["Vault", "Services", "Storage", "TestSupport"]),
+        .testTarget(name: "ServicesTests", dependencies: ["Services", "Storage", "TestSupport"]),
+        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Services", "Storage", "Vault", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

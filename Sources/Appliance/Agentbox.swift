@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// The `agentbox` command: one binary for the backend, the local toolbox agent and the offline tools.
+@main
+struct Agentbox: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agentbox",
+        abstract: "A self-hosted appliance that runs tools for AI agents.",
+        discussion: """
+            agentbox keeps users, agents, the tool catalog, toolboxes and each agent's toolbelt in one \
+            SQLite file, seals credentials in a libsodium vault, and runs tool containers on Docker.
+
+            Start with `agentbox serve`; every command that touches data takes --data-dir \
+            (or AGENTBOX_DATA_DIR).
+            """,
+        version: AgentboxVersion.current,
+        subcommands: [ServeCommand.self, DatabaseCommand.self, VaultCommand.self, VersionCommand.self]
+    )
+}

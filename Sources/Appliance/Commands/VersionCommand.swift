@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `agentbox version`.
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version of this agentbox.")
+
+    func run() {
+        print("agentbox \(AgentboxVersion.current)")
+    }
+}

@@ -1,0 +1,35 @@
+/// The one error type of the services layer: a code to match on and a message for people.
+public struct ServiceError: Error, CustomStringConvertible, Sendable {
+    /// What went wrong, as a value callers can match on.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String, Sendable {
+            case dataDirectoryInUse = "data_directory_in_use"
+            case dataDirectoryUnusable = "data_directory_unusable"
+            case notInitialized = "not_initialized"
+            case notFound = "not_found"
+        }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
+        /// Another agentbox process holds the data directory's lock.
+        public static let dataDirectoryInUse = Code(.dataDirectoryInUse)
+        /// The data directory cannot be created, read or locked.
+        public static let dataDirectoryUnusable = Code(.dataDirectoryUnusable)
+        /// The data directory has no database or vault yet.
+        public static let notInitialized = Code(.notInitialized)
+        /// A row does not exist (or is not the caller's).
+        public static let notFound = Code(.notFound)
+
+        public var description: String { value.rawValue }
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,11 @@
+import GRDB
+
+/// The versioned, named migrations of agentbox's database, in order.
+enum Migrator {
+    /// Every migration this version knows. Append new ones; never edit or remove a shipped one.
+    static let databaseMigrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration(Migration001InitialSchema.identifier, migrate: Migration001InitialSchema.migrate)
+        return migrator
+    }()
+}

@@ -1,0 +1,33 @@
+import Foundation
+import GRDB
+
+/// Queries of `APIToken` rows.
+extension AppDatabase {
+    /// Inserts a token row; fails with `.uniqueViolation`, `.foreignKeyViolation` or `.checkViolation` when the schema refuses it.
+    @discardableResult
+    public func insert(_ token: APIToken) async throws -> APIToken {
+        try await insertRecord(token)
+    }
+
+    /// The APIToken with this id, or nil.
+    public func fetchAPIToken(id: UUID) async throws -> APIToken? {
+        try await fetchRecord(APIToken.self, key: id)
+    }
+
+    /// Saves every column of a token row; throws `.notFound` if it no longer exists.
+    public func update(_ token: APIToken) async throws {
+        try await updateRecord(token)
+    }
+
+    /// Deletes a token row (and what cascades from it); throws `.notFound` if it does not exist.
+    public func deleteAPIToken(id: UUID) async throws {
+        try await deleteRecord(APIToken.self, key: id)
+    }
+
+    /// The token row with this keyed hash, or nil: how a presented token is looked up.
+    public func fetchAPIToken(tokenHash: Data) async throws -> APIToken? {
+        try await read { db in
+            try APIToken.filter(Column(APIToken.CodingKeys.tokenHash) == tokenHash).fetchOne(db)
+        }
+    }
+}

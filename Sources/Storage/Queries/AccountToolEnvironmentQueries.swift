@@ -1,0 +1,31 @@
+import Foundation
+import GRDB
+
+/// Queries of `AccountToolEnvironment` rows.
+extension AppDatabase {
+    /// Inserts a toolbox; fails with `.uniqueViolation`, `.foreignKeyViolation` or `.checkViolation` when the schema refuses it.
+    @discardableResult
+    public func insert(_ accountToolEnvironment: AccountToolEnvironment) async throws -> AccountToolEnvironment {
+        try await insertRecord(accountToolEnvironment)
+    }
+
+    /// The AccountToolEnvironment with this id, or nil.
+    public func fetchAccountToolEnvironment(id: UUID) async throws -> AccountToolEnvironment? {
+        try await fetchRecord(AccountToolEnvironment.self, key: id)
+    }
+
+    /// Saves every column of a toolbox; throws `.notFound` if it no longer exists.
+    public func update(_ accountToolEnvironment: AccountToolEnvironment) async throws {
+        try await updateRecord(accountToolEnvironment)
+    }
+
+    /// Deletes a toolbox (and what cascades from it); throws `.notFound` if it does not exist.
+    public func deleteAccountToolEnvironment(id: UUID) async throws {
+        try await deleteRecord(AccountToolEnvironment.self, key: id)
+    }
+
+    /// The toolboxes a user owns, oldest first.
+    public func fetchAccountToolEnvironments(userID: UUID) async throws -> [AccountToolEnvironment] {
+        try await fetchRecords(AccountToolEnvironment.self, where: AccountToolEnvironment.CodingKeys.userID, is: userID)
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import GRDB
+
+/// Queries of the append-only audit log. There is no update or delete: the database refuses both.
+extension AppDatabase {
+    /// Appends an entry and returns it with its `seq`; fails with `.uniqueViolation` if another entry already
+    /// follows the same `prevHash` (the chain never forks).
+    @discardableResult
+    public func insert(_ entry: AuditLogEntry) async throws -> AuditLogEntry {
+        try await insertRecord(entry)
+    }
+
+    /// The entry with this id, or nil.
+    public func fetchAuditLogEntry(id: UUID) async throws -> AuditLogEntry? {
+        try await read { db in
+            try AuditLogEntry.filter(Column(AuditLogEntry.CodingKeys.id) == id.storageText).fetchOne(db)
+        }
+    }
+
+    /// The newest entry (the one the next entry chains to), or nil when the log is empty.
+    public func fetchLastAuditLogEntry() async throws -> AuditLogEntry? {
+        try await read { db in
+            try AuditLogEntry.order(Column(AuditLogEntry.CodingKeys.seq).desc).fetchOne(db)
+        }
+    }
+
+    /// Up to `limit` entries after `seq` (0 for the start), in chain order: for verifying or exporting the log in pages.
+    public func fetchAuditLogEntries(afterSeq seq: Int64 = 0, limit: Int = 1_000) async throws -> [AuditLogEntry] {
+        try await read { db in
+            try AuditLogEntry
+                .filter(Column(AuditLogEntry.CodingKeys.seq) > seq)
+                .order(Column(AuditLogEntry.CodingKeys.seq))
+                .limit(limit)
+                .fetchAll(db)
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import GRDB
+
+/// A toolbox: a host that runs tool containers, the local Docker engine or a droplet (table `account_tool_environments`).
+public struct AccountToolEnvironment: StorageRecord, PersistableRecord {
+    public static let databaseTableName = "account_tool_environments"
+
+    public var id: UUID
+    /// The owner (creator); a user with toolboxes cannot be deleted.
+    public var userID: UUID
+    /// The DigitalOcean droplet; nil while provisioning and for local toolboxes.
+    public var dropletID: Int64?
+    public var name: String
+    /// The cloud region; nil for local toolboxes.
+    public var region: String?
+    /// The cloud size slug; nil for local toolboxes.
+    public var sizeSlug: String?
+    public var status: ToolboxStatus
+    /// The toolbox's current row in `api_tokens` (never the token itself).
+    public var dtmaBearerTokenID: UUID?
+    public var publicIPAddress: String?
+    public var provider: ToolboxProvider
+    /// Why it is in `error`, or what a running operation is doing.
+    public var statusDetail: String?
+    /// A running operation such as `resizing`; nil when idle.
+    public var currentOperation: String?
+    /// Derived from heartbeats.
+    public var reachability: Reachability
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    /// Makes a toolbox row; times default to now and `updatedAt` to `createdAt`.
+    public init(
+        id: UUID = UUID(),
+        userID: UUID,
+        dropletID: Int64? = nil,
+        name: String,
+        region: String? = nil,
+        sizeSlug: String? = nil,
+        status: ToolboxStatus = .pendingProvision,
+        dtmaBearerTokenID: UUID? = nil,
+        publicIPAddress: String? = nil,
+        provider: ToolboxProvider,
+        statusDetail: String? = nil,
+        currentOperation: String? = nil,
+        reachability: Reachability = .unknown,
+        createdAt: Date = Timestamp.now(),
+        updatedAt: Date? = nil
+    ) {
+        self.id = id
+        self.userID = userID
+        self.dropletID = dropletID
+        self.name = name
+        self.region = region
+        self.sizeSlug = sizeSlug
+        self.status = status
+        self.dtmaBearerTokenID = dtmaBearerTokenID
+        self.publicIPAddress = publicIPAddress
+        self.provider = provider
+        self.statusDetail = statusDetail
+        self.currentOperation = currentOperation
+        self.reachability = reachability
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt ?? createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case userID = "user_id"
+        case dropletID = "droplet_id"
+        case name
+        case region
+        case sizeSlug = "size_slug"
+        case status
+        case dtmaBearerTokenID = "dtma_bearer_token"
+        case publicIPAddress = "public_ip_address"
+        case provider
+        case statusDetail = "status_detail"
+        case currentOperation = "current_operation"
+        case reachability
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+}
+
+/// The lifecycle of a toolbox, as the original design fixed it.
+public enum ToolboxStatus: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    case pendingProvision = "pending_provision"
+    case provisioning
+    case active
+    case error
+    case pendingDeprovision = "pending_deprovision"
+    case deprovisioning
+    case archived
+}
+
+/// Where a toolbox runs.
+public enum ToolboxProvider: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    case local
+    case digitalocean
+}
+
+/// Whether a toolbox's heartbeats arrive.
+public enum Reachability: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    case unknown
+    case reachable
+    case unreachable
+}

@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+
+/// One container of a catalog tool on one toolbox (table `account_tool_instances`).
+///
+/// Its toolbox and catalog entry cannot be deleted while it exists; deleting it deletes its toolbelt items,
+/// their permissions and credentials.
+public struct AccountToolInstance: StorageRecord, PersistableRecord {
+    public static let databaseTableName = "account_tool_instances"
+
+    public var id: UUID
+    public var accountToolEnvironmentID: UUID
+    public var toolCatalogID: UUID
+    public var instanceNameOnToolbox: String
+    public var statusOnToolbox: InstanceStatus
+    /// e.g. `{"container_port": 8080, "host_port": 49152}` (JSON text); nil until a port is leased.
+    public var portMappingJSON: String?
+    public var lastHeartbeatFromDTMA: Date?
+    /// Copied from the catalog at deploy time.
+    public var version: String
+    /// Config overrides (JSON text); nil for none.
+    public var baseConfigOverrideJSON: String?
+    /// Docker's reason for an `error`.
+    public var statusDetail: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    /// Makes an instance row; times default to now and `updatedAt` to `createdAt`.
+    public init(
+        id: UUID = UUID(),
+        accountToolEnvironmentID: UUID,
+        toolCatalogID: UUID,
+        instanceNameOnToolbox: String,
+        statusOnToolbox: InstanceStatus = .pendingDeploy,
+        portMappingJSON: String? = nil,
+        lastHeartbeatFromDTMA: Date? = nil,
+        version: String,
+        baseConfigOverrideJSON: String? = nil,
+        statusDetail: String? = nil,
+        createdAt: Date = Timestamp.now(),
+        updatedAt: Date? = nil
+    ) {
+        self.id = id
+        self.accountToolEnvironmentID = accountToolEnvironmentID
+        self.toolCatalogID = toolCatalogID
+        self.instanceNameOnToolbox = instanceNameOnToolbox
+        self.statusOnToolbox = statusOnToolbox
+        self.portMappingJSON = portMappingJSON
+        self.lastHeartbeatFromDTMA = lastHeartbeatFromDTMA
+        self.version = version
+        self.baseConfigOverrideJSON = baseConfigOverrideJSON
+        self.statusDetail = statusDetail
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt ?? createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case accountToolEnvironmentID = "account_tool_environment_id"
+        case toolCatalogID = "tool_catalog_id"
+        case instanceNameOnToolbox = "instance_name_on_toolbox"
+        case statusOnToolbox = "status_on_toolbox"
+        case portMappingJSON = "port_mapping_json"
+        case lastHeartbeatFromDTMA = "last_heartbeat_from_dtma"
+        case version
+        case baseConfigOverrideJSON = "base_config_override_json"
+        case statusDetail = "status_detail"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+}
+
+/// The lifecycle of a tool instance on its toolbox.
+public enum InstanceStatus: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    case pendingDeploy = "pending_deploy"
+    case deploying
+    case running
+    case stopped
+    case error
+    case pendingDelete = "pending_delete"
+    case deleting
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what agentbox needs on Debian 12, and nothing that is already there.
+#   scripts/install-deps.sh run    build and run
+#   scripts/install-deps.sh test   build, run and test
+set -euo pipefail
+
+want=${1:-run}
+run_packages=(pkg-config libsqlite3-dev libsodium-dev libcurl4-openssl-dev)
+test_packages=(sqlite3 python3 python3-nacl)
+
+packages=("${run_packages[@]}")
+[ "$want" = test ] && packages+=("${test_packages[@]}")
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "$want" = test ]; then
+  # The python3 first on PATH may not be Debian's (pyenv, a venv): give it PyNaCl from PyPI.
+  if ! python3 -c 'import nacl.bindings' 2>/dev/null; then
+    echo "installing PyNaCl from PyPI for $(command -v python3)"
+    python3 -m pip install --quiet --disable-pip-version-check pynacl \
+      || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pynacl
+  fi
+fi

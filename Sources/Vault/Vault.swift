@@ -9,16 +9,18 @@ public final class Vault: Sendable {
     let store: any VaultStore
     let master: MasterKey
     let keyring: Mutex<Keyring>
+    let hashKeys: KeyedHashKeys
 
     /// Where the master key came from (a path or a credential name), for status output.
     public var masterKeyOrigin: String { master.origin }
     /// Whether the master key is a random key or a stretched passphrase.
     public var masterKeyKind: MasterKeyKind { master.kind }
 
-    private init(store: any VaultStore, master: MasterKey, keyring: Keyring) {
+    private init(store: any VaultStore, master: MasterKey, keyring: Keyring, hashKeys: KeyedHashKeys) {
         self.store = store
         self.master = master
         self.keyring = Mutex(keyring)
+        self.hashKeys = hashKeys
     }
 
     /// Opens the vault of a store, or makes a new one when the store has none.
@@ -32,14 +34,21 @@ public final class Vault: Sendable {
                     "the master key from \(master.origin) is not the key of this vault (key check value mismatch); every sealed secret would be unreadable. Restore the original key file, credential or passphrase; agentbox will not replace the key of existing data")
             }
             let keys = try await store.loadDataKeys()
-            return Vault(store: store, master: master, keyring: try Keyring(unwrapping: keys, with: master.bytes))
+            let serverKey = try Keyring.unwrap(header.wrappedServerKey, label: KeyedHashKeys.wrapLabel, with: master.bytes)
+            return Vault(
+                store: store, master: master, keyring: try Keyring(unwrapping: keys, with: master.bytes),
+                hashKeys: try KeyedHashKeys(serverKey: serverKey))
         }
         let master = try await MasterKey.loadOrCreate(configuration)
         let first = try SecureBytes.random(count: AEAD.keyCount)
+        let serverKey = try SecureBytes.random(count: AEAD.keyCount)
         let stored = StoredDataKey(version: 1, wrappedKey: Keyring.wrap(first, version: 1, with: master.bytes), state: .active)
-        try await store.initialize(
-            header: VaultHeader(masterKeyKind: master.kind, keyCheckValue: master.checkValue, kdf: master.kdf), firstKey: stored)
-        return Vault(store: store, master: master, keyring: Keyring(keys: [1: first], active: 1))
+        let header = VaultHeader(
+            masterKeyKind: master.kind, keyCheckValue: master.checkValue,
+            wrappedServerKey: Keyring.wrap(serverKey, label: KeyedHashKeys.wrapLabel, with: master.bytes), kdf: master.kdf)
+        try await store.initialize(header: header, firstKey: stored)
+        return Vault(
+            store: store, master: master, keyring: Keyring(keys: [1: first], active: 1), hashKeys: try KeyedHashKeys(serverKey: serverKey))
     }
 
     /// Seals `plaintext` for the row described by `context` with the active data key.
@@ -104,20 +113,31 @@ struct Keyring: Sendable {
 
     /// Seals a data key with the master key: `format (1) | nonce (24) | ciphertext and tag (48)`.
     static func wrap(_ key: SecureBytes, version: UInt32, with master: SecureBytes) -> [UInt8] {
-        let (nonce, ciphertext) = key.withUnsafeBytes { AEAD.seal($0, aad: aad(version), key: master) }
-        return [SealedBlob.formatVersion] + nonce + ciphertext
+        wrap(key, label: dataKeyLabel(version), with: master)
     }
 
     static func unwrap(_ wrapped: [UInt8], version: UInt32, with master: SecureBytes) throws -> SecureBytes {
-        guard wrapped.count == 1 + AEAD.nonceCount + AEAD.keyCount + AEAD.tagCount, wrapped[0] == SealedBlob.formatVersion else {
-            throw VaultError(.malformedBlob, "wrapped data key \(version) has an unknown format")
-        }
-        return try AEAD.open(
-            Array(wrapped[(1 + AEAD.nonceCount)...]), nonce: Array(wrapped[1...AEAD.nonceCount]), aad: aad(version), key: master,
-            what: "wrapped data key \(version)")
+        try unwrap(wrapped, label: dataKeyLabel(version), with: master)
     }
 
-    private static func aad(_ version: UInt32) -> [UInt8] {
-        Netstring.encode(["agentbox-vault-key", String(SealedBlob.formatVersion), String(version)])
+    /// Seals a 32-byte key with the master key, bound to `label` (the fields that name what the key is).
+    static func wrap(_ key: SecureBytes, label: [String], with master: SecureBytes) -> [UInt8] {
+        let aad = Netstring.encode(label)
+        let (nonce, ciphertext) = key.withUnsafeBytes { AEAD.seal($0, aad: aad, key: master) }
+        return [SealedBlob.formatVersion] + nonce + ciphertext
+    }
+
+    static func unwrap(_ wrapped: [UInt8], label: [String], with master: SecureBytes) throws -> SecureBytes {
+        let name = label.joined(separator: " ")
+        guard wrapped.count == 1 + AEAD.nonceCount + AEAD.keyCount + AEAD.tagCount, wrapped[0] == SealedBlob.formatVersion else {
+            throw VaultError(.malformedBlob, "the wrapped key \(name) has an unknown format")
+        }
+        return try AEAD.open(
+            Array(wrapped[(1 + AEAD.nonceCount)...]), nonce: Array(wrapped[1...AEAD.nonceCount]),
+            aad: Netstring.encode(label), key: master, what: "the wrapped key \(name)")
+    }
+
+    private static func dataKeyLabel(_ version: UInt32) -> [String] {
+        ["agentbox-vault-key", String(SealedBlob.formatVersion), String(version)]
     }
 }

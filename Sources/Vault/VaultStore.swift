@@ -1,12 +1,15 @@
-/// What the vault keeps next to its data: how the master key is made and checked.
+/// What the vault keeps next to its data: how the master key is made and checked, and the wrapped server key.
 public struct VaultHeader: Sendable, Equatable {
     public var masterKeyKind: MasterKeyKind
     public var keyCheckValue: [UInt8]
+    /// The server key (source of the keyed hashes), wrapped by the master key.
+    public var wrappedServerKey: [UInt8]
     public var kdf: KDFParameters?
 
-    public init(masterKeyKind: MasterKeyKind, keyCheckValue: [UInt8], kdf: KDFParameters?) {
+    public init(masterKeyKind: MasterKeyKind, keyCheckValue: [UInt8], wrappedServerKey: [UInt8], kdf: KDFParameters?) {
         self.masterKeyKind = masterKeyKind
         self.keyCheckValue = keyCheckValue
+        self.wrappedServerKey = wrappedServerKey
         self.kdf = kdf
     }
 }

@@ -45,7 +45,7 @@ let validRow: [String: RowFactory] = [
         try APIToken(kind: .user, userID: chain.userID, prefix: "abx_us_", tokenHash: randomData()).databaseDictionary
     },
     "vault_meta": { _, _ in
-        try VaultMeta(formatVersion: 1, masterKeyKind: .key, keyCheckValue: randomData()).databaseDictionary
+        try VaultMeta(formatVersion: 1, masterKeyKind: .key, keyCheckValue: randomData(), serverKeyWrapped: randomData()).databaseDictionary
     },
     "vault_keys": { _, _ in
         try VaultKey(version: Int.random(in: 1...1_000_000), wrappedKey: randomData(), state: .retiring).databaseDictionary
@@ -267,7 +267,7 @@ struct ConstraintTests {
 
     @Test func vaultMetaHoldsASingleRow() async throws {
         let test = try TestDatabase()
-        let meta = VaultMeta(formatVersion: 1, masterKeyKind: .passphrase, keyCheckValue: randomData(), kdfAlgorithm: "argon2id13")
+        let meta = VaultMeta(formatVersion: 1, masterKeyKind: .passphrase, keyCheckValue: randomData(), serverKeyWrapped: randomData(), kdfAlgorithm: "argon2id13")
         try await test.insertRow("vault_meta", try meta.databaseDictionary)
 
         let second = await #expect(throws: StorageError.self) {

@@ -37,7 +37,7 @@ let expectedColumns: [String: Set<String>] = [
         "created_at", "last_used_at", "expires_at", "revoked_at",
     ],
     "vault_meta": [
-        "id", "format_version", "master_key_kind", "key_check_value", "kdf_algorithm", "kdf_salt", "kdf_opslimit",
+        "id", "format_version", "master_key_kind", "key_check_value", "server_key_wrapped", "kdf_algorithm", "kdf_salt", "kdf_opslimit",
         "kdf_memlimit", "created_at", "updated_at",
     ],
     "vault_keys": ["version", "wrapped_key", "state", "created_at", "retired_at"],

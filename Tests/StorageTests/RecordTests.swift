@@ -72,7 +72,7 @@ struct RecordTests {
         #expect(try await db.fetchAPIToken(id: agentToken.id) == agentToken)
 
         let meta = VaultMeta(
-            formatVersion: 1, masterKeyKind: .passphrase, keyCheckValue: randomData(), kdfAlgorithm: "argon2id13",
+            formatVersion: 1, masterKeyKind: .passphrase, keyCheckValue: randomData(), serverKeyWrapped: randomData(), kdfAlgorithm: "argon2id13",
             kdfSalt: randomData(count: 16), kdfOpslimit: 3, kdfMemlimit: 268_435_456)
         let key = VaultKey(version: 1, wrappedKey: randomData(count: 72), state: .active)
         try await db.write { db in

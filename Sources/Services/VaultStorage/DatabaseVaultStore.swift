@@ -13,7 +13,9 @@ struct DatabaseVaultStore: VaultStore {
                 algorithm: meta.kdfAlgorithm ?? "", salt: Array(salt),
                 opsLimit: UInt64(meta.kdfOpslimit ?? 0), memLimit: UInt64(meta.kdfMemlimit ?? 0))
         }
-        return VaultHeader(masterKeyKind: .init(rawValue: meta.masterKeyKind.rawValue)!, keyCheckValue: Array(meta.keyCheckValue), kdf: kdf)
+        return VaultHeader(
+            masterKeyKind: .init(rawValue: meta.masterKeyKind.rawValue)!, keyCheckValue: Array(meta.keyCheckValue),
+            wrappedServerKey: Array(meta.serverKeyWrapped), kdf: kdf)
     }
 
     func loadDataKeys() async throws -> [StoredDataKey] {
@@ -25,7 +27,7 @@ struct DatabaseVaultStore: VaultStore {
     func initialize(header: VaultHeader, firstKey: StoredDataKey) async throws {
         let meta = VaultMeta(
             formatVersion: Int(SealedBlob.formatVersion), masterKeyKind: .init(rawValue: header.masterKeyKind.rawValue)!,
-            keyCheckValue: Data(header.keyCheckValue), kdfAlgorithm: header.kdf?.algorithm, kdfSalt: header.kdf.map { Data($0.salt) },
+            keyCheckValue: Data(header.keyCheckValue), serverKeyWrapped: Data(header.wrappedServerKey), kdfAlgorithm: header.kdf?.algorithm, kdfSalt: header.kdf.map { Data($0.salt) },
             kdfOpslimit: header.kdf.map { Int64($0.opsLimit) }, kdfMemlimit: header.kdf.map { Int64($0.memLimit) })
         try await database.createVault(meta: meta, firstKey: Self.record(firstKey))
     }

@@ -188,6 +188,7 @@ enum Migration001InitialSchema {
             format_version INTEGER NOT NULL \(check("vault_meta", "format_version", "format_version >= 1")),
             master_key_kind TEXT NOT NULL \(oneOf("vault_meta", "master_key_kind", ["key", "passphrase"])),
             key_check_value BLOB NOT NULL,
+            server_key_wrapped BLOB NOT NULL,
             kdf_algorithm TEXT,
             kdf_salt BLOB,
             kdf_opslimit INTEGER,

@@ -11,6 +11,8 @@ public struct VaultMeta: StorageRecord, PersistableRecord {
     public var masterKeyKind: MasterKeyKind
     /// Proves the master key is the one that wrapped the data keys.
     public var keyCheckValue: Data
+    /// The server key (for token hashes and the audit chain), wrapped by the master key.
+    public var serverKeyWrapped: Data
     /// The passphrase KDF, e.g. `argon2id13`; nil for a key.
     public var kdfAlgorithm: String?
     public var kdfSalt: Data?
@@ -25,6 +27,7 @@ public struct VaultMeta: StorageRecord, PersistableRecord {
         formatVersion: Int,
         masterKeyKind: MasterKeyKind,
         keyCheckValue: Data,
+        serverKeyWrapped: Data,
         kdfAlgorithm: String? = nil,
         kdfSalt: Data? = nil,
         kdfOpslimit: Int64? = nil,
@@ -36,6 +39,7 @@ public struct VaultMeta: StorageRecord, PersistableRecord {
         self.formatVersion = formatVersion
         self.masterKeyKind = masterKeyKind
         self.keyCheckValue = keyCheckValue
+        self.serverKeyWrapped = serverKeyWrapped
         self.kdfAlgorithm = kdfAlgorithm
         self.kdfSalt = kdfSalt
         self.kdfOpslimit = kdfOpslimit
@@ -49,6 +53,7 @@ public struct VaultMeta: StorageRecord, PersistableRecord {
         case formatVersion = "format_version"
         case masterKeyKind = "master_key_kind"
         case keyCheckValue = "key_check_value"
+        case serverKeyWrapped = "server_key_wrapped"
         case kdfAlgorithm = "kdf_algorithm"
         case kdfSalt = "kdf_salt"
         case kdfOpslimit = "kdf_opslimit"

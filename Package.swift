@@ -16,18 +16,22 @@ let package = Package(
     targets: [
         // C libraries from Debian, reached through module maps.
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // Modules of the card's layout.
         .target(name: "Storage", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Vault", dependencies: ["CSodium"]),
+        .target(name: "JSONSchema"),
+        .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(
             name: "Services",
-            dependencies: ["Storage", "Vault", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Storage", "Vault", "JSONSchema", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "Appliance",
             dependencies: [
                 "Services",
+                "HTTPClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -40,9 +44,14 @@ let package = Package(
             dependencies: ["Services", "Storage", "Vault", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
         ),
+        .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "VaultTests", dependencies: ["Vault", "Services", "Storage", "TestSupport"]),
-        .testTarget(name: "ServicesTests", dependencies: ["Services", "Storage", "TestSupport"]),
+        .testTarget(
+            name: "ServicesTests",
+            dependencies: ["Services", "Storage", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Services", "Storage", "Vault", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -25,10 +25,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ "$want" = test ]; then
-  # The python3 first on PATH may not be Debian's (pyenv, a venv): give it PyNaCl from PyPI.
-  if ! python3 -c 'import nacl.bindings' 2>/dev/null; then
-    echo "installing PyNaCl from PyPI for $(command -v python3)"
-    python3 -m pip install --quiet --disable-pip-version-check pynacl \
-      || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pynacl
+  # The python3 first on PATH may not be Debian's (pyenv, a venv): give it what the tests import, from PyPI.
+  #   nacl: opens a sealed record independently; jsonschema: the oracle of the JSON Schema differential test;
+  #   openapi_spec_validator: checks the served OpenAPI document.
+  wanted=()
+  for pair in nacl.bindings:pynacl jsonschema:jsonschema openapi_spec_validator:openapi-spec-validator; do
+    python3 -c "import ${pair%%:*}" 2>/dev/null || wanted+=("${pair#*:}")
+  done
+  if [ ${#wanted[@]} -gt 0 ]; then
+    echo "installing from PyPI for $(command -v python3): ${wanted[*]}"
+    python3 -m pip install --quiet --disable-pip-version-check "${wanted[@]}" \
+      || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${wanted[@]}"
   fi
 fi

@@ -11,9 +11,15 @@ struct Agentbox: AsyncParsableCommand {
             SQLite file, seals credentials in a libsodium vault, and runs tool containers on Docker.
 
             Start with `agentbox serve`; every command that touches data takes --data-dir \
-            (or AGENTBOX_DATA_DIR).
+            (or AGENTBOX_DATA_DIR). The resource commands (agent, toolbox, catalog, ...) are clients \
+            of a running server: save its URL and a token once with `agentbox login`.
             """,
         version: AgentboxVersion.current,
-        subcommands: [ServeCommand.self, DatabaseCommand.self, VaultCommand.self, VersionCommand.self]
+        subcommands: [
+            ServeCommand.self, AdminCommand.self, DatabaseCommand.self, VaultCommand.self, AuditCommand.self, VersionCommand.self,
+            LoginCommand.self, LogoutCommand.self, MeCommand.self, UserCommand.self, AgentCommand.self, TokenCommand.self,
+            CatalogCommand.self, ToolboxCommand.self, InstanceCommand.self, AccessCommand.self, ToolbeltCommand.self,
+            PermissionCommand.self, CredentialCommand.self,
+        ]
     )
 }

@@ -6,8 +6,8 @@ import Vault
 public final class Backend: Sendable {
     /// How a process uses the data directory.
     public enum Mode: Sendable {
-        /// `serve`: creates what is missing, holds the lock, makes the vault on first start.
-        case serve
+        /// `serve` and `admin create`: creates what is missing, holds the lock, makes the vault on first start.
+        case create
         /// An offline command that writes: needs an existing database and vault, holds the lock.
         case offlineWrite
         /// An offline command that only reads: needs an existing database and vault, takes no lock.
@@ -33,7 +33,7 @@ public final class Backend: Sendable {
         var lock: DataDirectoryLock?
         let database: AppDatabase
         switch mode {
-        case .serve:
+        case .create:
             try directory.create()
             lock = try DataDirectoryLock.acquire(directory)
             database = try AppDatabase.open(path: directory.databasePath)
@@ -54,7 +54,7 @@ public final class Backend: Sendable {
                 "the database \(directory.databasePath) is damaged (quick_check: \(quick.prefix(3).joined(separator: "; "))); restore it from a backup")
         }
         let store = DatabaseVaultStore(database: database)
-        if mode != .serve, try await store.loadHeader() == nil {
+        if mode != .create, try await store.loadHeader() == nil {
             throw ServiceError(.notInitialized, "the vault in \(directory.path) has not been created yet; start `agentbox serve` once to create it")
         }
         let vault = try await Vault.unseal(keys, store: store)

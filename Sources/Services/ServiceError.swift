@@ -7,6 +7,12 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
             case dataDirectoryUnusable = "data_directory_unusable"
             case notInitialized = "not_initialized"
             case notFound = "not_found"
+            case invalidRequest = "invalid_request"
+            case unauthenticated = "unauthenticated"
+            case forbidden = "forbidden"
+            case conflict = "conflict"
+            case invalidState = "invalid_state"
+            case unprocessable = "unprocessable"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -19,6 +25,18 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
         public static let notInitialized = Code(.notInitialized)
         /// A row does not exist (or is not the caller's).
         public static let notFound = Code(.notFound)
+        /// The request is malformed: missing or wrong-typed fields, bad parameters.
+        public static let invalidRequest = Code(.invalidRequest)
+        /// No token, or a token that is malformed, unknown, revoked or expired.
+        public static let unauthenticated = Code(.unauthenticated)
+        /// The caller is known but may not do this.
+        public static let forbidden = Code(.forbidden)
+        /// The change clashes with existing rows (a duplicate name, children that still exist).
+        public static let conflict = Code(.conflict)
+        /// A status change that the state machine does not allow.
+        public static let invalidState = Code(.invalidState)
+        /// Well-formed input that breaks a rule (e.g. a config that does not match the tool's schema).
+        public static let unprocessable = Code(.unprocessable)
 
         public var description: String { value.rawValue }
     }

@@ -104,7 +104,8 @@ public struct StorageError: Error, CustomStringConvertible, Sendable {
 extension StorageError {
     /// Maps any error thrown inside a database access to the error the module throws.
     ///
-    /// `StorageError` and `CancellationError` pass through unchanged.
+    /// `StorageError`, `CancellationError` and errors that are not GRDB's (thrown by a caller's code inside a
+    /// ``Transaction``) pass through unchanged.
     static func mapping(_ error: any Error) -> any Error {
         switch error {
         case let error as StorageError:
@@ -132,10 +133,8 @@ extension StorageError {
                     + "or by a newer agentbox: check it with the integrity checks or restore a backup",
                 cause: error)
         default:
-            return StorageError(
-                code: .unexpected,
-                message: "an unexpected error occurred in the database layer (\(type(of: error))); see the cause in the logs",
-                cause: error)
+            // Not GRDB's: an error thrown by the caller's own code inside a transaction passes through unchanged.
+            return error
         }
     }
 

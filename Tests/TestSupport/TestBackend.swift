@@ -21,7 +21,7 @@ public struct TestBackend: Sendable {
         let folder = try folder ?? TemporaryDirectory()
         let directory = DataDirectory(path: folder.appending("data"))
         let configuration = keys?(directory) ?? MasterKeyConfiguration(keyFilePath: directory.defaultKeyFilePath)
-        let backend = try await Backend.open(directory, keys: configuration, mode: .serve, logger: Logger(label: "test"))
+        let backend = try await Backend.open(directory, keys: configuration, mode: .create, logger: Logger(label: "test"))
         return TestBackend(folder: folder, backend: backend)
     }
 

@@ -25,8 +25,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else {
             throw ValidationError("port \(port) is out of range; use 1-65535, or 0 for any free port")
         }
-        let backend = try await data.openBackend(.serve, label: "agentbox")
-        try await HTTPServer(backend: backend, host: host, port: port, logger: Logger(label: "agentbox")).run()
+        let backend = try await data.openBackend(.create, label: "agentbox")
+        try await HTTPServer(plane: ControlPlane(backend: backend), host: host, port: port, logger: Logger(label: "agentbox")).run()
     }
 
     private static func parsePort(_ text: String) throws -> Int {

@@ -2,6 +2,10 @@ import ArgumentParser
 import Services
 import Vault
 
+extension APIRoute {
+    static let rotateVault = APIRoute("POST", "/api/v1/admin/vault/rotate")
+}
+
 /// `agentbox vault`: status, rotation and verification of the secret store.
 struct VaultCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,18 +33,48 @@ struct VaultCommand: AsyncParsableCommand {
         }
     }
 
-    struct Rotate: AsyncParsableCommand {
+    struct Rotate: APICommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a new data key, re-seal every secret with it, and retire the old key.",
-            discussion: "Re-seals in small transactions; an interrupted rotation is finished by running it again. Refuses while a server holds the data directory.")
+            discussion: """
+                Re-seals in small transactions; an interrupted rotation is finished by running it again. \
+                While a server holds the data directory, asks that server to rotate instead \
+                (POST /api/v1/admin/vault/rotate, with an admin token from --token, AGENTBOX_TOKEN or `agentbox login`).
+                """)
+        static let routes: [APIRoute] = [.rotateVault]
 
         @OptionGroup var data: DataOptions
+        @OptionGroup var client: ClientOptions
 
         func run() async throws {
+            if let pid = DataDirectoryLock.holder(of: data.directory) {
+                return try await rotateThroughServer(pid: pid)
+            }
             let backend = try await data.openBackend(.offlineWrite, label: "agentbox.vault")
             let report = try await backend.vault.rotate()
             let retired = report.retiredVersions.map(String.init).joined(separator: ", ")
             print("\(report.resumed ? "finished" : "rotated") to data key \(report.newKeyVersion): re-sealed \(report.resealed) secret(s), retired key version(s) \(retired.isEmpty ? "none" : retired)")
+        }
+
+        private func rotateThroughServer(pid: Int32) async throws {
+            let api: APIClient
+            let reply: APIClient.Reply
+            do {
+                api = try client.connect(routes: Self.routes)
+                reply = try await api.send(.rotateVault)
+            } catch let error as CLIError {
+                throw CLIError("a server (pid \(pid)) holds \(data.directory.path), so the rotation must go through it: \(error.message)")
+            }
+            if client.json { return Output.raw(reply) }
+            let report = try reply.json
+            var retired = "none"
+            if case .array(let versions)? = report.field("retired_versions"), !versions.isEmpty {
+                retired = versions.map(\.jsonText).joined(separator: ", ")
+            }
+            let version = report.field("new_key_version")?.jsonText ?? "?"
+            let resealed = report.field("resealed")?.jsonText ?? "0"
+            print("the server (pid \(pid)) holds \(data.directory.path); rotated through it at \(api.server)")
+            print("rotated to data key \(version): re-sealed \(resealed) secret(s), retired key version(s) \(retired)")
         }
     }
 

@@ -31,6 +31,13 @@ public struct CredentialSealing: Sendable {
         }
     }
 
+    /// Seals `secret` for a credential row that the caller's write transaction is about to insert, bound to that
+    /// row, its agent and its toolbelt item. Sealing inside the transaction means a key rotation cannot miss the row.
+    func seal(_ secret: SecureBytes, credentialID: UUID, agentID: UUID, itemID: UUID) -> Data {
+        let context = Self.context(credentialID: credentialID, agentID: agentID, itemID: itemID)
+        return secret.withUnsafeBytes { Data(vault.seal($0, for: context)) }
+    }
+
     /// Opens a credential's secret into guarded memory.
     ///
     /// If a key rotation retired the key between reading the row and opening it, the row holds a

@@ -31,3 +31,31 @@ extension AppDatabase {
         }
     }
 }
+
+/// Token queries inside a transaction.
+extension Transaction {
+    /// The token row with this keyed hash, or nil.
+    public func apiToken(hash: Data) throws -> APIToken? {
+        try APIToken.filter(Column(APIToken.CodingKeys.tokenHash) == hash).fetchOne(db)
+    }
+
+    /// A page of tokens, newest first, of the given owners (nil: every token).
+    public func apiTokens(userIDs: [UUID]?, agentIDs: [UUID]?, page: PageRequest) throws -> Page<APIToken> {
+        var request = APIToken.order(Column(APIToken.CodingKeys.createdAt).desc, Column(APIToken.CodingKeys.id))
+        if let userIDs, let agentIDs {
+            request = request.filter(
+                userIDs.map(\.storageText).contains(Column(APIToken.CodingKeys.userID))
+                    || agentIDs.map(\.storageText).contains(Column(APIToken.CodingKeys.agentID)))
+        }
+        return try self.page(request, page)
+    }
+}
+
+extension AppDatabase {
+    /// Sets a token's `last_used_at` (soft state: a lost write only makes it older).
+    public func touchAPIToken(id: UUID, at time: Date) async throws {
+        _ = try await write { db in
+            try APIToken.filter(key: id).updateAll(db, Column(APIToken.CodingKeys.lastUsedAt).set(to: Timestamp.string(from: time)))
+        }
+    }
+}

@@ -29,3 +29,19 @@ extension AppDatabase {
         try await fetchRecords(AccountToolEnvironment.self, where: AccountToolEnvironment.CodingKeys.userID, is: userID)
     }
 }
+
+/// Toolbox queries inside a transaction.
+extension Transaction {
+    /// A page of toolboxes, oldest first, optionally of one owner, in one status, of one provider, with one name.
+    public func accountToolEnvironments(
+        userID: UUID?, status: ToolboxStatus?, provider: ToolboxProvider?, name: String?, page: PageRequest
+    ) throws -> Page<AccountToolEnvironment> {
+        var request = AccountToolEnvironment.order(
+            Column(AccountToolEnvironment.CodingKeys.createdAt), Column(AccountToolEnvironment.CodingKeys.id))
+        if let userID { request = request.filter(Column(AccountToolEnvironment.CodingKeys.userID) == userID.storageText) }
+        if let status { request = request.filter(Column(AccountToolEnvironment.CodingKeys.status) == status) }
+        if let provider { request = request.filter(Column(AccountToolEnvironment.CodingKeys.provider) == provider) }
+        if let name { request = request.filter(Column(AccountToolEnvironment.CodingKeys.name) == name) }
+        return try self.page(request, page)
+    }
+}

@@ -29,3 +29,19 @@ extension AppDatabase {
         try await fetchRecords(Agent.self, where: Agent.CodingKeys.userID, is: userID)
     }
 }
+
+/// Agent queries inside a transaction.
+extension Transaction {
+    /// A page of agents by name, optionally of one owner and with one name.
+    public func agents(userID: UUID?, name: String?, page: PageRequest) throws -> Page<Agent> {
+        var request = Agent.order(Column(Agent.CodingKeys.name), Column(Agent.CodingKeys.id))
+        if let userID { request = request.filter(Column(Agent.CodingKeys.userID) == userID.storageText) }
+        if let name { request = request.filter(Column(Agent.CodingKeys.name) == name) }
+        return try self.page(request, page)
+    }
+
+    /// Ids of the agents a user owns.
+    public func agentIDs(userID: UUID) throws -> [UUID] {
+        try Agent.filter(Column(Agent.CodingKeys.userID) == userID.storageText).fetchAll(db).map(\.id)
+    }
+}

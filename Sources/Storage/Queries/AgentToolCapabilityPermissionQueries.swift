@@ -30,3 +30,23 @@ extension AppDatabase {
             AgentToolCapabilityPermission.self, where: AgentToolCapabilityPermission.CodingKeys.agentToolbeltItemID, is: agentToolbeltItemID)
     }
 }
+
+/// Capability permission queries inside a transaction.
+extension Transaction {
+    /// The permission of a toolbelt item for one capability, or nil.
+    public func agentToolCapabilityPermission(itemID: UUID, capability: String) throws -> AgentToolCapabilityPermission? {
+        try AgentToolCapabilityPermission
+            .filter(Column(AgentToolCapabilityPermission.CodingKeys.agentToolbeltItemID) == itemID.storageText)
+            .filter(Column(AgentToolCapabilityPermission.CodingKeys.capabilityName) == capability)
+            .fetchOne(db)
+    }
+
+    /// A page of a toolbelt item's capability permissions, by capability name, optionally only allows or denies.
+    public func agentToolCapabilityPermissions(itemID: UUID, isAllowed: Bool?, page: PageRequest) throws -> Page<AgentToolCapabilityPermission> {
+        var request = AgentToolCapabilityPermission
+            .filter(Column(AgentToolCapabilityPermission.CodingKeys.agentToolbeltItemID) == itemID.storageText)
+            .order(Column(AgentToolCapabilityPermission.CodingKeys.capabilityName), Column(AgentToolCapabilityPermission.CodingKeys.id))
+        if let isAllowed { request = request.filter(Column(AgentToolCapabilityPermission.CodingKeys.isAllowed) == isAllowed) }
+        return try self.page(request, page)
+    }
+}

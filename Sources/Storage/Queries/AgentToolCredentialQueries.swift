@@ -29,3 +29,24 @@ extension AppDatabase {
         try await fetchRecords(AgentToolCredential.self, where: AgentToolCredential.CodingKeys.agentToolbeltItemID, is: agentToolbeltItemID)
     }
 }
+
+/// Credential queries inside a transaction (never opening the sealed value).
+extension Transaction {
+    /// A page of a toolbelt item's credentials, oldest first, optionally of one status.
+    public func agentToolCredentials(itemID: UUID, status: CredentialStatus?, page: PageRequest) throws -> Page<AgentToolCredential> {
+        var request = AgentToolCredential
+            .filter(Column(AgentToolCredential.CodingKeys.agentToolbeltItemID) == itemID.storageText)
+            .order(Column(AgentToolCredential.CodingKeys.createdAt), Column(AgentToolCredential.CodingKeys.id))
+        if let status { request = request.filter(Column(AgentToolCredential.CodingKeys.status) == status.rawValue) }
+        return try self.page(request, page)
+    }
+
+    /// A toolbelt item's credentials in any of `statuses`, oldest first.
+    public func agentToolCredentials(itemID: UUID, statuses: Set<CredentialStatus>) throws -> [AgentToolCredential] {
+        try AgentToolCredential
+            .filter(Column(AgentToolCredential.CodingKeys.agentToolbeltItemID) == itemID.storageText)
+            .filter(statuses.map(\.rawValue).contains(Column(AgentToolCredential.CodingKeys.status)))
+            .order(Column(AgentToolCredential.CodingKeys.createdAt), Column(AgentToolCredential.CodingKeys.id))
+            .fetchAll(db)
+    }
+}

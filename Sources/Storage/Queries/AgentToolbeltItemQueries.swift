@@ -34,3 +34,36 @@ extension AppDatabase {
         try await fetchRecords(AgentToolbeltItem.self, where: AgentToolbeltItem.CodingKeys.accountToolInstanceID, is: accountToolInstanceID)
     }
 }
+
+/// Toolbelt queries inside a transaction.
+extension Transaction {
+    /// The item of an agent's toolbelt that uses a tool instance, or nil.
+    public func agentToolbeltItem(agentID: UUID, instanceID: UUID) throws -> AgentToolbeltItem? {
+        try AgentToolbeltItem
+            .filter(Column(AgentToolbeltItem.CodingKeys.agentID) == agentID.storageText)
+            .filter(Column(AgentToolbeltItem.CodingKeys.accountToolInstanceID) == instanceID.storageText)
+            .fetchOne(db)
+    }
+
+    /// A page of an agent's toolbelt, oldest first, optionally only the (in)active items or those of one instance.
+    public func agentToolbeltItems(agentID: UUID, isActive: Bool?, instanceID: UUID?, page: PageRequest) throws -> Page<AgentToolbeltItem> {
+        var request = AgentToolbeltItem
+            .filter(Column(AgentToolbeltItem.CodingKeys.agentID) == agentID.storageText)
+            .order(Column(AgentToolbeltItem.CodingKeys.createdAt), Column(AgentToolbeltItem.CodingKeys.id))
+        if let isActive { request = request.filter(Column(AgentToolbeltItem.CodingKeys.isActiveForAgent) == isActive) }
+        if let instanceID { request = request.filter(Column(AgentToolbeltItem.CodingKeys.accountToolInstanceID) == instanceID.storageText) }
+        return try self.page(request, page)
+    }
+
+    /// The items of an agent's toolbelt whose instances run on a toolbox, oldest first.
+    public func agentToolbeltItems(agentID: UUID, toolboxID: UUID) throws -> [AgentToolbeltItem] {
+        let instanceIDs = AccountToolInstance
+            .select(Column(AccountToolInstance.CodingKeys.id))
+            .filter(Column(AccountToolInstance.CodingKeys.accountToolEnvironmentID) == toolboxID.storageText)
+        return try AgentToolbeltItem
+            .filter(Column(AgentToolbeltItem.CodingKeys.agentID) == agentID.storageText)
+            .filter(instanceIDs.contains(Column(AgentToolbeltItem.CodingKeys.accountToolInstanceID)))
+            .order(Column(AgentToolbeltItem.CodingKeys.createdAt), Column(AgentToolbeltItem.CodingKeys.id))
+            .fetchAll(db)
+    }
+}

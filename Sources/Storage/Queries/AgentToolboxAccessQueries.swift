@@ -24,3 +24,22 @@ extension AppDatabase {
         try await fetchRecords(AgentToolboxAccess.self, where: AgentToolboxAccess.CodingKeys.agentID, is: agentID)
     }
 }
+
+/// Toolbox access queries inside a transaction.
+extension Transaction {
+    /// The access row of an agent to a toolbox, or nil.
+    public func agentToolboxAccess(agentID: UUID, toolboxID: UUID) throws -> AgentToolboxAccess? {
+        try AgentToolboxAccess
+            .filter(Column(AgentToolboxAccess.CodingKeys.agentID) == agentID.storageText)
+            .filter(Column(AgentToolboxAccess.CodingKeys.accountToolEnvironmentID) == toolboxID.storageText)
+            .fetchOne(db)
+    }
+
+    /// A page of an agent's toolbox access rows, oldest grant first.
+    public func agentToolboxAccess(agentID: UUID, page: PageRequest) throws -> Page<AgentToolboxAccess> {
+        let request = AgentToolboxAccess
+            .filter(Column(AgentToolboxAccess.CodingKeys.agentID) == agentID.storageText)
+            .order(Column(AgentToolboxAccess.CodingKeys.grantedAt), Column(AgentToolboxAccess.CodingKeys.id))
+        return try self.page(request, page)
+    }
+}

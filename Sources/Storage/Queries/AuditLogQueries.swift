@@ -35,3 +35,18 @@ extension AppDatabase {
         }
     }
 }
+
+/// The audit log inside a transaction, so a change and its record commit together.
+extension Transaction {
+    /// The newest entry, which the next one chains to; nil when the log is empty.
+    public func lastAuditLogEntry() throws -> AuditLogEntry? {
+        try AuditLogEntry.order(Column(AuditLogEntry.CodingKeys.seq).desc).fetchOne(db)
+    }
+
+    /// A page of entries, newest first, optionally only those of one actor.
+    public func auditLogEntries(actorID: UUID?, page: PageRequest) throws -> Page<AuditLogEntry> {
+        var request = AuditLogEntry.order(Column(AuditLogEntry.CodingKeys.seq).desc)
+        if let actorID { request = request.filter(Column(AuditLogEntry.CodingKeys.actorID) == actorID.storageText) }
+        return try self.page(request, page)
+    }
+}

@@ -31,3 +31,16 @@ extension AppDatabase {
         }
     }
 }
+
+/// User queries inside a transaction.
+extension Transaction {
+    /// A page of users by name.
+    public func users(page: PageRequest) throws -> Page<User> {
+        try self.page(User.order(Column(User.CodingKeys.name)), page)
+    }
+
+    /// Whether any admin exists (a new install has none until `agentbox admin create`).
+    public func hasAdmin() throws -> Bool {
+        try User.filter(Column(User.CodingKeys.role) == UserRole.admin.rawValue).fetchCount(db) > 0
+    }
+}

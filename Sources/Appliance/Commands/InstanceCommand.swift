@@ -1,0 +1,162 @@
+import ArgumentParser
+import JSONSchema
+
+extension APIRoute {
+    static let listInstances = APIRoute("GET", "/api/v1/toolboxes/{id}/instances")
+    static let deployInstance = APIRoute("POST", "/api/v1/toolboxes/{id}/instances")
+    static let getInstance = APIRoute("GET", "/api/v1/instances/{id}")
+    static let updateInstance = APIRoute("PATCH", "/api/v1/instances/{id}")
+    static let deleteInstance = APIRoute("DELETE", "/api/v1/instances/{id}")
+    static let startInstance = APIRoute("POST", "/api/v1/instances/{id}/start")
+    static let stopInstance = APIRoute("POST", "/api/v1/instances/{id}/stop")
+    static let restartInstance = APIRoute("POST", "/api/v1/instances/{id}/restart")
+}
+
+/// `agentbox instance`: catalog tools deployed to toolboxes.
+struct InstanceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "instance",
+        abstract: "Deploy catalog tools to a toolbox, and list, show, change, start, stop, restart and delete them.",
+        subcommands: [List.self, Get.self, Deploy.self, Update.self, Start.self, Stop.self, Restart.self, Delete.self])
+
+    static let fieldOrder = ["id", "name", "status", "status_detail", "toolbox_id", "tool_id", "version"]
+
+    struct List: ClientCommand {
+        static let configuration = CommandConfiguration(abstract: "List the instances of a toolbox.")
+        static let routes: [APIRoute] = [.listInstances]
+
+        @Option(help: "The toolbox's id.") var toolbox: String
+        @Option(help: "Only instances in this status (e.g. running, stopped, error).") var status: String?
+        @Option(help: "Only instances of this catalog tool id.") var tool: String?
+        @Option(help: "Only the instance with this name.") var name: String?
+        @OptionGroup var page: PageOptions
+        @OptionGroup var client: ClientOptions
+
+        func run(_ api: APIClient) async throws {
+            let columns = [
+                Column("ID", "id"), Column("NAME", "name"), Column("STATUS", "status"), Column("TOOL", "tool_id"), Column("VERSION", "version"),
+                Column("PORTS", "port_mapping"), Column("UPDATED", "updated_at"),
+            ]
+            let query = [("status", status), ("tool_id", tool), ("name", name)] + page.query
+            try Output.page(try await api.send(.listInstances, ["id": toolbox], query: query), json: client.json, columns: columns, noun: "instances")
+        }
+    }
+
+    struct Get: ClientCommand {
+        static let configuration = CommandConfiguration(abstract: "Show an instance.")
+        static let routes: [APIRoute] = [.getInstance]
+
+        @Argument(help: "The instance's id.") var id: String
+        @OptionGroup var client: ClientOptions
+
+        func run(_ api: APIClient) async throws {
+            try Output.record(try await api.send(.getInstance, ["id": id]), json: client.json, first: InstanceCommand.fieldOrder)
+        }
+    }
+
+    struct Deploy: ClientCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Deploy a catalog tool to a toolbox.",
+            discussion: "The version is the catalog's at deploy time; config overrides are checked against the tool's config schema.")
+        static let routes: [APIRoute] = [.deployInstance]
+
+        @Option(help: "The toolbox's id.") var toolbox: String
+        @Option(help: "The catalog tool's id.") var tool: String
+        @Option(help: "The instance's name on the toolbox.") var name: String
+        @Option(help: ArgumentHelp("Config overrides as a JSON object (- for standard input).", valueName: "file")) var configFile: String?
+        @OptionGroup var client: ClientOptions
+
+        func run(_ api: APIClient) async throws {
+            var body: [String: JSONValue] = ["tool_id": .string(tool), "name": .string(name)]
+            if let configFile { body["config"] = .object(try InputFile.object(configFile)) }
+            let reply = try await api.send(.deployInstance, ["id": toolbox], body: .object(body))
+            try Output.record(reply, json: client.json, first: InstanceCommand.fieldOrder)
+        }
+    }
+
+    struct Update: ClientCommand {
+        static let configuration = CommandConfiguration(abstract: "Rename an instance or replace its config overrides.")
+        static let routes: [APIRoute] = [.updateInstance]
+
+        @Argument(help: "The instance's id.") var id: String
+        @Option(help: "The new name.") var name: String?
+        @Option(help: ArgumentHelp("New config overrides as a JSON object (- for standard input).", valueName: "file")) var configFile: String?
+        @Flag(help: "Remove the config overrides.") var clearConfig = false
+        @OptionGroup var client: ClientOptions
+
+        func validate() throws {
+            if configFile != nil && clearConfig { throw ValidationError("give --config-file or --clear-config, not both") }
+            if name == nil && configFile == nil && !clearConfig { throw ValidationError("give --name, --config-file or --clear-config") }
+        }
+
+        func run(_ api: APIClient) async throws {
+            var body: [String: JSONValue] = [:]
+            if let name { body["name"] = .string(name) }
+            if let configFile { body["config"] = .object(try InputFile.object(configFile)) }
+            if clearConfig { body["config"] = .null }
+            let reply = try await api.send(.updateInstance, ["id": id], body: .object(body))
+            try Output.record(reply, json: client.json, first: InstanceCommand.fieldOrder)
+        }
+    }
+
+    struct Start: ClientCommand {
+        static let configuration = CommandConfiguration(abstract: "Ask for a stopped instance to run.")
+        static let routes: [APIRoute] = [.startInstance]
+
+        @Argument(help: "The instance's id.") var id: String
+        @OptionGroup var client: ClientOptions
+
+        func run(_ api: APIClient) async throws {
+            try await InstanceCommand.request(.startInstance, id, api, json: client.json)
+        }
+    }
+
+    struct Stop: ClientCommand {
+        static let configuration = CommandConfiguration(abstract: "Ask for a running instance to stop.")
+        static let routes: [APIRoute] = [.stopInstance]
+
+        @Argument(help: "The instance's id.") var id: String
+        @OptionGroup var client: ClientOptions
+
+        func run(_ api: APIClient) async throws {
+            try await InstanceCommand.request(.stopInstance, id, api, json: client.json)
+        }
+    }
+
+    struct Restart: ClientCommand {
+        static let configuration = CommandConfiguration(abstract: "Ask for an instance to restart.")
+        static let routes: [APIRoute] = [.restartInstance]
+
+        @Argument(help: "The instance's id.") var id: String
+        @OptionGroup var client: ClientOptions
+
+        func run(_ api: APIClient) async throws {
+            try await InstanceCommand.request(.restartInstance, id, api, json: client.json)
+        }
+    }
+
+    struct Delete: ClientCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete an instance (its container is removed by the toolbox).")
+        static let routes: [APIRoute] = [.deleteInstance]
+
+        @Argument(help: "The instance's id.") var id: String
+        @OptionGroup var client: ClientOptions
+
+        func run(_ api: APIClient) async throws {
+            let reply = try await api.send(.deleteInstance, ["id": id])
+            if client.json { return Output.raw(reply) }
+            if reply.status == 204 {
+                print("deleted instance \(id)")
+            } else {
+                print("instance \(id) is now \(try reply.json.string("status") ?? "being deleted"); the toolbox removes its container")
+            }
+        }
+    }
+
+    /// Sends a start, stop or restart and shows the instance's new status.
+    static func request(_ route: APIRoute, _ id: String, _ api: APIClient, json: Bool) async throws {
+        let reply = try await api.send(route, ["id": id])
+        if json { return Output.raw(reply) }
+        print("instance \(id) is now \(try reply.json.string("status") ?? "?")")
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import JSONSchema
+
+extension APIRoute {
+    static let listToolboxes = APIRoute("GET", "/api/v1/toolboxes")
+    static let getToolbox = APIRoute("GET", "/api/v1/toolboxes/{id}")
+    static let createToolbox = APIRoute("POST", "/api/v1/toolboxes")
+    static let updateToolbox = APIRoute("PATCH", "/api/v1/toolboxes/{id}")
+    static let deleteToolbox = APIRoute("DELETE", "/api/v1/toolboxes/{id}")
+}
+
+/// `agentbox toolbox`: the hosts that run tool containers.
+struct ToolboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "toolbox",
+        abstract: "List, show, create, rename and delete toolboxes (hosts that run tools).",
+        subcommands: [List.self, Get.self, Create.self, Rename.self, Delete.self])
+
+    static let fieldOrder = ["id", "name", "provider", "status", "status_detail", "reachability", "user_id"]
+
+    struct List: ClientCommand {
+        static let configuration = CommandConfiguration(abstract: "List your toolboxes (all for admins).")
+        static let routes: [APIRoute] = [.listToolboxes]
+
+        @Option(help: "Only the toolboxes of this user id (admins).") var user: String?
+        @Option(help: "Only toolboxes in this status (e.g. active, error, archived).") var status: String?
+        @Option(help: "Only toolboxes of this provider (local or digitalocean).") var provider: String?
+        @Option(help: "Only the toolbox with this name.") var name: String?
+        @OptionGroup var page: PageOptions
+        @OptionGroup var client: ClientOptions
+
+        func run(_ api: APIClient) async throws {
+            let columns = [
+                Column("ID", "id"), Column("NAME", "name"), Column("PROVIDER", "provider"), Column("STATUS", "status"),
+                Column("REACHABILITY", "reachability"), Column("OWNER", "user_id"), Column("CREATED", "created_at"),
+            ]
+            let query = [("user_id", user), ("status", status), ("provider", provider), ("name", name)] + page.query
+            try Output.page(try await api.send(.listToolboxes, query: query), json: client.json, columns: columns, noun: "toolboxes")
+        }
+    }
+
+    struct Get: ClientCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a toolbox.")
+        static let routes: [APIRoute] = [.getToolbox]
+
+        @Argument(help: "The toolbox's id.") var id: String
+        @OptionGroup var client: ClientOptions
+
+        func run(_ api: APIClient) async throws {
+            try Output.record(try await api.send(.getToolbox, ["id": id]), json: client.json, first: ToolboxCommand.fieldOrder)
+        }
+    }
+
+    struct Create: ClientCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a toolbox that you own.")
+        static let routes: [APIRoute] = [.createToolbox]
+
+        @Argument(help: "The toolbox's name.") var name: String
+        @Option(help: "Where it runs: local (the appliance's Docker engine; the default) or digitalocean.") var provider: String?
+        @OptionGroup var client: ClientOptions
+
+        func run(_ api: APIClient) async throws {
+            var body: [String: JSONValue] = ["name": .string(name)]
+            if let provider { body["provider"] = .string(provider) }
+            try Output.record(try await api.send(.createToolbox, body: .object(body)), json: client.json, first: ToolboxCommand.fieldOrder)
+        }
+    }
+
+    struct Rename: ClientCommand {
+        static let configuration = CommandConfiguration(abstract: "Rename a toolbox.")
+        static let routes: [APIRoute] = [.updateToolbox]
+
+        @Argument(help: "The toolbox's id.") var id: String
+        @Argument(help: "The new name.") var name: String
+        @OptionGroup var client: ClientOptions
+
+        func run(_ api: APIClient) async throws {
+            let reply = try await api.send(.updateToolbox, ["id": id], body: .object(["name": .string(name)]))
+            try Output.record(reply, json: client.json, first: ToolboxCommand.fieldOrder)
+        }
+    }
+
+    struct Delete: ClientCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Deprovision a toolbox; refused while it has instances unless --cascade.")
+        static let routes: [APIRoute] = [.deleteToolbox]
+
+        @Argument(help: "The toolbox's id.") var id: String
+        @Flag(help: "Delete its instances too.") var cascade = false
+        @OptionGroup var client: ClientOptions
+
+        func run(_ api: APIClient) async throws {
+            let reply = try await api.send(.deleteToolbox, ["id": id], query: [("cascade", cascade ? "true" : nil)])
+            if client.json { return Output.raw(reply) }
+            print("toolbox \(id) is now \(try reply.json.string("status") ?? "being deprovisioned")")
+        }
+    }
+}

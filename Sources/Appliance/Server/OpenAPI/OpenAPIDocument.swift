@@ -1,0 +1,77 @@
+import Foundation
+
+/// The OpenAPI 3.1 description of the API, served at `/api/v1/openapi.json`.
+enum OpenAPIDocument {
+    /// Shared pieces every fragment may reference: errors, pages, parameters, security.
+    static let common = OpenAPIFragment(
+        paths: "{}",
+        schemas: #"""
+            {
+              "Error": {
+                "type": "object", "required": ["error"], "additionalProperties": false,
+                "properties": {"error": {"type": "object", "required": ["code", "message", "request_id"], "additionalProperties": false,
+                  "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "request_id": {"type": "string"}}}}
+              },
+              "PageMeta": {
+                "type": "object", "required": ["total", "limit", "offset"],
+                "properties": {"total": {"type": "integer", "minimum": 0}, "limit": {"type": "integer", "minimum": 1, "maximum": 200},
+                  "offset": {"type": "integer", "minimum": 0}}
+              },
+              "Id": {"type": "string", "format": "uuid"},
+              "Time": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"}
+            }
+            """#)
+
+    /// The parameters and responses routes share.
+    static let components = #"""
+        {
+          "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An agentbox token (abx_u_..., abx_a_..., abx_t_...)."}},
+          "parameters": {
+            "Id": {"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}},
+            "Limit": {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+            "Offset": {"name": "offset", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647, "default": 0}}
+          },
+          "responses": {
+            "BadRequest": {"description": "Malformed request.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "Unauthorized": {"description": "No token, or a bad one.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "Forbidden": {"description": "Not allowed for this caller.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "NotFound": {"description": "Absent, or not the caller's.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "Conflict": {"description": "Clashes with existing rows or state.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "Unprocessable": {"description": "Valid JSON that breaks a rule.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "TooLarge": {"description": "Body over 1 MiB.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+          }
+        }
+        """#
+
+    /// Merges the fragments into the whole document, as JSON bytes.
+    static func build(_ fragments: [OpenAPIFragment], version: String) throws -> Data {
+        var paths: [String: Any] = [:]
+        var schemas: [String: Any] = [:]
+        for fragment in [common] + fragments {
+            try paths.merge(object(fragment.paths), uniquingKeysWith: { _, _ in throw DuplicateEntry() })
+            try schemas.merge(object(fragment.schemas), uniquingKeysWith: { _, _ in throw DuplicateEntry() })
+        }
+        var components = try object(components)
+        components["schemas"] = schemas
+        let document: [String: Any] = [
+            "openapi": "3.1.0",
+            "info": [
+                "title": "agentbox", "version": version,
+                "description": "The control plane of agentbox: users, agents, tokens, the tool catalog, toolboxes, tool instances and toolbelts.",
+            ],
+            "servers": [["url": "/"]],
+            "security": [["bearer": [String]()]],
+            "paths": paths,
+            "components": components,
+        ]
+        return try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
+    }
+
+    private static func object(_ text: String) throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { throw NotAnObject() }
+        return object
+    }
+
+    private struct DuplicateEntry: Error {}
+    private struct NotAnObject: Error {}
+}

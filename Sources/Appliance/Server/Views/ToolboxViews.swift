@@ -1,0 +1,66 @@
+import Foundation
+import Storage
+
+/// A toolbox as the API shows it (never its token).
+struct ToolboxView: Codable, Sendable {
+    let id: String
+    let userID: String
+    let name: String
+    let provider: String
+    let status: String
+    let statusDetail: String?
+    let currentOperation: String?
+    let reachability: String
+    let region: String?
+    let sizeSlug: String?
+    let dropletID: Int64?
+    let publicIPAddress: String?
+    let createdAt: String
+    let updatedAt: String
+
+    init(_ toolbox: AccountToolEnvironment) {
+        id = toolbox.id.text
+        userID = toolbox.userID.text
+        name = toolbox.name
+        provider = toolbox.provider.rawValue
+        status = toolbox.status.rawValue
+        statusDetail = toolbox.statusDetail
+        currentOperation = toolbox.currentOperation
+        reachability = toolbox.reachability.rawValue
+        region = toolbox.region
+        sizeSlug = toolbox.sizeSlug
+        dropletID = toolbox.dropletID
+        publicIPAddress = toolbox.publicIPAddress
+        createdAt = toolbox.createdAt.text
+        updatedAt = toolbox.updatedAt.text
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, provider, status, reachability, region
+        case userID = "user_id"
+        case statusDetail = "status_detail"
+        case currentOperation = "current_operation"
+        case sizeSlug = "size_slug"
+        case dropletID = "droplet_id"
+        case publicIPAddress = "public_ip_address"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+}
+
+/// The body of `POST /api/v1/toolboxes` (`provider` defaults to `local`) and `PATCH /api/v1/toolboxes/{id}`;
+/// `null` is refused for every field.
+struct ToolboxBody: Decodable, Sendable {
+    let name: String?
+    let provider: String?
+
+    enum CodingKeys: String, CodingKey {
+        case name, provider
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decodeUnlessAbsent(String.self, forKey: .name)
+        provider = try container.decodeUnlessAbsent(String.self, forKey: .provider)
+    }
+}

@@ -1,0 +1,51 @@
+import Storage
+import Vault
+
+/// Every service of the backend role, built once over an opened data directory and shared by the
+/// HTTP routes, the CLI's offline commands and the tests, so each rule has one code path.
+public struct ControlPlane: Sendable {
+    public let backend: Backend
+    public let tokens: TokenService
+    public let audit: AuditLog
+    public let users: UserService
+    public let agents: AgentService
+    public let catalog: CatalogService
+    public let toolboxes: ToolboxService
+    public let instances: InstanceService
+    public let toolbelts: ToolbeltService
+    public let credentials: CredentialService
+
+    public init(backend: Backend) {
+        self.backend = backend
+        let tokens = TokenService(database: backend.database, vault: backend.vault)
+        let audit = AuditLog(vault: backend.vault)
+        self.tokens = tokens
+        self.audit = audit
+        users = UserService(database: backend.database, tokens: tokens, audit: audit)
+        agents = AgentService(database: backend.database, tokens: tokens, audit: audit)
+        catalog = CatalogService(database: backend.database, audit: audit)
+        toolboxes = ToolboxService(database: backend.database, tokens: tokens, audit: audit)
+        instances = InstanceService(database: backend.database, audit: audit)
+        toolbelts = ToolbeltService(database: backend.database, audit: audit)
+        credentials = CredentialService(database: backend.database, vault: backend.vault, audit: audit)
+    }
+
+    /// Audit records, newest first: all for an admin, a user's own actions otherwise.
+    public func auditEntries(page: PageRequest, by principal: Principal) async throws -> Page<AuditLogEntry> {
+        let scope = try principal.ownerScope()
+        return try await backend.database.snapshot { tx in try tx.auditLogEntries(actorID: scope, page: page) }
+    }
+
+    /// Rotates the vault's data key (admins only), recording who asked.
+    public func rotateVault(by principal: Principal) async throws -> RotationReport {
+        _ = try principal.requireAdmin()
+        let report = try await backend.vault.rotate()
+        try await backend.database.transaction { [audit] tx in
+            try audit.append(
+                AuditEvent(
+                    actor: principal.auditActor, action: "vault.rotate",
+                    detail: ["new_key_version": String(report.newKeyVersion), "resealed": String(report.resealed)]), in: tx)
+        }
+        return report
+    }
+}

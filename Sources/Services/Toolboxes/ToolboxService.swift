@@ -1,0 +1,143 @@
+import Foundation
+import Storage
+
+/// Toolboxes: hosts that run tool containers, each owned by the user who created it (admins see all).
+public struct ToolboxService: Sendable {
+    let database: AppDatabase
+    let tokens: TokenService
+    let audit: AuditLog
+
+    /// What may change on a toolbox.
+    public struct Changes: Sendable {
+        public var name: String?
+
+        public init(name: String? = nil) {
+            self.name = name
+        }
+    }
+
+    /// Creates a toolbox owned by the calling user, with its toolbox token (kept for its host agent, never shown here).
+    ///
+    /// `provider` is `local` (the appliance's own Docker engine: active at once) or `digitalocean`,
+    /// which is refused until remote toolboxes arrive.
+    public func create(name: String, provider: String, by principal: Principal) async throws -> AccountToolEnvironment {
+        let owner = try principal.requireUser()
+        let name = try Validation.name(name)
+        guard let provider = ToolboxProvider(rawValue: provider) else {
+            let known = ToolboxProvider.allCases.map(\.rawValue).joined(separator: " or ")
+            throw ServiceError(.invalidRequest, "provider must be \(known)")
+        }
+        guard provider == .local else {
+            throw ServiceError(.unprocessable, "provider \(provider.rawValue) is not available yet; it arrives with remote toolboxes")
+        }
+        let toolbox = AccountToolEnvironment(userID: owner.id, name: name, status: .active, provider: provider, reachability: .unknown)
+        return try await database.transaction { [tokens, audit] tx in
+            var toolbox = try tx.insert(toolbox)
+            let issued = try tokens.issue(.toolbox(toolbox.id), name: "toolbox \(toolbox.id.uuidString.lowercased())", in: tx)
+            toolbox.dtmaBearerTokenID = issued.record.id
+            try tx.update(toolbox)
+            try audit.append(Self.event(principal, "toolbox.create", toolbox, detail: ["provider": provider.rawValue]), in: tx)
+            return toolbox
+        }
+    }
+
+    /// A toolbox the principal may see (archived ones stay readable).
+    public func get(_ id: UUID, by principal: Principal) async throws -> AccountToolEnvironment {
+        _ = try principal.requireUser()
+        return try await database.snapshot { tx in try Self.visible(id, to: principal, in: tx) }
+    }
+
+    /// The principal's toolboxes (all for an admin), oldest first, optionally filtered.
+    public func list(
+        userID: UUID?, status: ToolboxStatus?, provider: ToolboxProvider?, name: String?, page: PageRequest, by principal: Principal
+    ) async throws -> Page<AccountToolEnvironment> {
+        let scope = try principal.ownerScope()
+        if let scope, let userID, userID != scope { return Page(items: [], total: 0) }
+        return try await database.snapshot { tx in
+            try tx.accountToolEnvironments(userID: scope ?? userID, status: status, provider: provider, name: name, page: page)
+        }
+    }
+
+    /// Renames a toolbox.
+    public func update(_ id: UUID, _ changes: Changes, by principal: Principal) async throws -> AccountToolEnvironment {
+        _ = try principal.requireUser()
+        let name = try changes.name.map { try Validation.name($0) }
+        return try await database.transaction { [audit] tx in
+            var toolbox = try Self.visible(id, to: principal, in: tx)
+            if let name { toolbox.name = name }
+            toolbox.updatedAt = Timestamp.now()
+            try tx.update(toolbox)
+            try audit.append(Self.event(principal, "toolbox.update", toolbox), in: tx)
+            return toolbox
+        }
+    }
+
+    /// Deprovisions a toolbox: refused (409, naming them) while instances exist unless `cascade`, which deletes
+    /// them first (with their toolbelt items, permissions and credentials). A local toolbox then goes
+    /// `pending_deprovision -> deprovisioning -> archived` at once and its toolbox token is revoked; the row
+    /// stays, readable, and takes no new instances.
+    public func deprovision(_ id: UUID, cascade: Bool, by principal: Principal) async throws -> AccountToolEnvironment {
+        _ = try principal.requireUser()
+        return try await database.transaction { [audit] tx in
+            var toolbox = try Self.visible(id, to: principal, in: tx)
+            try ToolboxStatusMachine.transition(from: toolbox.status, to: .pendingDeprovision)
+            let instances = try tx.accountToolInstances(accountToolEnvironmentID: toolbox.id)
+            if !instances.isEmpty {
+                guard cascade else {
+                    let names = InstanceService.describe(Page(items: Array(instances.prefix(10)), total: instances.count))
+                    throw ServiceError(
+                        .conflict,
+                        "toolbox \(toolbox.name) still has \(instances.count) instance(s): \(names); delete them first, or ask for cascade=true")
+                }
+                for instance in instances {
+                    var instance = instance
+                    if instance.statusOnToolbox != .pendingDelete && instance.statusOnToolbox != .deleting {
+                        try InstanceService.move(&instance, to: .pendingDelete, by: principal, audit: audit, in: tx)
+                    }
+                    try InstanceService.remove(instance, by: principal, audit: audit, in: tx)
+                }
+            }
+            for status in [ToolboxStatus.pendingDeprovision, .deprovisioning, .archived] {
+                try Self.move(&toolbox, to: status, by: principal, audit: audit, in: tx)
+            }
+            if let tokenID = toolbox.dtmaBearerTokenID, var token = try tx.fetch(APIToken.self, id: tokenID), token.revokedAt == nil {
+                token.revokedAt = Timestamp.now()
+                try tx.update(token)
+                try audit.append(
+                    AuditEvent(
+                        actor: principal.auditActor, action: "token.revoke", targetType: "api_token", targetID: token.id.uuidString.lowercased(),
+                        detail: ["toolbox_id": toolbox.id.uuidString.lowercased()]), in: tx)
+            }
+            try audit.append(Self.event(principal, "toolbox.deprovision", toolbox, detail: ["cascade": String(cascade)]), in: tx)
+            return toolbox
+        }
+    }
+
+    // MARK: - Rules
+
+    /// A toolbox the principal may see, or "not found" exactly as for a missing one.
+    static func visible(_ id: UUID, to principal: Principal, in tx: Transaction) throws -> AccountToolEnvironment {
+        guard let toolbox = try tx.fetch(AccountToolEnvironment.self, id: id), principal.owns(toolbox.userID) else {
+            throw ServiceError(.notFound, "no toolbox has id \(id.uuidString.lowercased())")
+        }
+        return toolbox
+    }
+
+    /// Changes a toolbox's status through the state machine, saving and auditing it.
+    static func move(
+        _ toolbox: inout AccountToolEnvironment, to status: ToolboxStatus, by principal: Principal, audit: AuditLog, in tx: Transaction
+    ) throws {
+        let from = toolbox.status
+        try ToolboxStatusMachine.transition(from: from, to: status)
+        toolbox.status = status
+        toolbox.updatedAt = Timestamp.now()
+        try tx.update(toolbox)
+        try audit.append(event(principal, "toolbox.status", toolbox, detail: ["from": from.rawValue, "to": status.rawValue]), in: tx)
+    }
+
+    private static func event(_ principal: Principal, _ action: String, _ toolbox: AccountToolEnvironment, detail: [String: String] = [:]) -> AuditEvent {
+        AuditEvent(
+            actor: principal.auditActor, action: action, targetType: "account_tool_environment", targetID: toolbox.id.uuidString.lowercased(),
+            detail: detail.merging(["name": toolbox.name], uniquingKeysWith: { mine, _ in mine }))
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Services
+import TestSupport
+import Testing
+
+@testable import Appliance
+
+/// The OpenAPI description stays true: every route is in it, nothing else is, and it is valid OpenAPI 3.1.
+struct OpenAPITests {
+    private static let methods = ["get", "put", "post", "delete", "patch", "head", "options"]
+
+    /// (METHOD, path) of every operation in the served document.
+    private func operations(_ document: [String: Any]) -> Set<String> {
+        var found: Set<String> = []
+        for (path, item) in document["paths"] as? [String: Any] ?? [:] {
+            for method in (item as? [String: Any] ?? [:]).keys where Self.methods.contains(method) {
+                found.insert("\(method.uppercased()) \(path)")
+            }
+        }
+        return found
+    }
+
+    @Test func theServedDocumentDescribesExactlyTheRoutes() async throws {
+        let test = try await TestBackend.make()
+        let endpoints = try HTTPServer.endpoints(ControlPlane(backend: test.backend))
+        let routes = Set(endpoints.map { "\($0.method.rawValue) \($0.path)" })
+        #expect(routes.count == endpoints.count, "two endpoints share a method and path")
+
+        let api = try await TestAPI.start()
+        let reply = try await api.request("GET", "/api/v1/openapi.json", token: nil)
+        try await api.stop()
+        #expect(reply.status == 200)
+        #expect(reply.json["openapi"] as? String == "3.1.0")
+        let described = operations(reply.json)
+        #expect(routes.subtracting(described).isEmpty, "routes missing from the spec: \(routes.subtracting(described).sorted())")
+        #expect(described.subtracting(routes).isEmpty, "spec operations with no route: \(described.subtracting(routes).sorted())")
+
+        let publicRoutes = Set(endpoints.filter { $0.access == .anyone }.map { "\($0.method.rawValue) \($0.path)" })
+        for (path, item) in reply.json["paths"] as? [String: Any] ?? [:] {
+            for (method, operation) in item as? [String: Any] ?? [:] where Self.methods.contains(method) {
+                let key = "\(method.uppercased()) \(path)"
+                let security = (operation as? [String: Any])?["security"] as? [Any]
+                #expect((security?.isEmpty == true) == publicRoutes.contains(key), "\(key): the spec's security must match the route's access")
+            }
+        }
+    }
+
+    @Test func theDocumentIsValidOpenAPI() async throws {
+        let test = try await TestBackend.make()
+        let file = test.folder.appending("openapi.json")
+        try writeFile(atPath: file, contents: try HTTPServer.openAPIDocument())
+        let log = test.folder.appending("validator.log")
+        try writeFile(atPath: log, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", "-c",
+            "import json, sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')", file,
+        ]
+        process.standardOutput = FileHandle(forWritingAtPath: log)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        try process.run()
+        process.waitUntilExit()
+        let output = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(process.terminationStatus == 0, "openapi-spec-validator: \(output)")
+        #expect(output.contains("valid"))
+    }
+}

@@ -31,6 +31,7 @@ let package = Package(
             name: "Appliance",
             dependencies: [
                 "Services",
+                "JSONSchema",
                 "HTTPClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -49,7 +50,7 @@ let package = Package(
         .testTarget(name: "VaultTests", dependencies: ["Vault", "Services", "Storage", "TestSupport"]),
         .testTarget(
             name: "ServicesTests",
-            dependencies: ["Services", "Storage", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Services", "Storage", "JSONSchema", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Services", "Storage", "Vault", "TestSupport"]),

@@ -85,3 +85,50 @@ struct CommandLineTests {
         #expect(outcome.output.contains("1 sealed secret(s) opened, 1 failed"))
     }
 }
+
+/// `agentbox audit verify`, run as an operator would after someone edited the database file.
+struct AuditVerifyCommandTests {
+    @Test func auditVerifyFindsAnEditedRecordAndExitsNonZero() async throws {
+        let folder = try TemporaryDirectory()
+        do {
+            let test = try await TestBackend.make(folder: folder)
+            let audit = AuditLog(vault: test.vault)
+            for index in 0..<3 {
+                try await test.database.transaction { tx in
+                    try audit.append(AuditEvent(actor: .system, action: "test.event", targetID: "\(index)"), in: tx)
+                }
+            }
+        }
+        let agentbox = AgentboxProcess(folder: folder)
+        let data = ["--data-dir", folder.appending("data")]
+        let intact = try await agentbox.run(["audit", "verify"] + data)
+        #expect(intact.status == 0)
+        #expect(intact.output.contains("audit log intact: 3 record(s) checked"))
+
+        // Someone with write access to the file drops the append-only triggers and edits a record.
+        let sqlite = Process()
+        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        sqlite.arguments = [
+            folder.appending("data/agentbox.sqlite"),
+            "SELECT 'DROP TRIGGER ' || name || ';' FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log';",
+        ]
+        let drops = folder.appending("drops.sql")
+        try writeFile(atPath: drops, contents: nil)
+        sqlite.standardOutput = FileHandle(forWritingAtPath: drops)
+        try sqlite.run()
+        sqlite.waitUntilExit()
+        let edit = Process()
+        edit.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        edit.arguments = [
+            folder.appending("data/agentbox.sqlite"),
+            try String(contentsOfFile: drops, encoding: .utf8) + "UPDATE audit_log SET target_id = 'forged' WHERE seq = 2;",
+        ]
+        try edit.run()
+        edit.waitUntilExit()
+        #expect(edit.terminationStatus == 0)
+
+        let broken = try await agentbox.run(["audit", "verify"] + data)
+        #expect(broken.status == 1)
+        #expect(broken.output.contains("audit log BROKEN at record 2: its contents do not match its hash"))
+    }
+}

@@ -19,15 +19,21 @@ public struct CredentialSealing: Sendable {
             owners: ["agent_id": agentID.uuidString.lowercased(), "agent_toolbelt_item_id": itemID.uuidString.lowercased()])
     }
 
-    /// Seals `secret` and stores it as a new credential of the toolbelt item.
+    /// Seals `secret` and stores it as a new credential of the toolbelt item, with no schema check and no
+    /// audit record: the primitive under ``CredentialService/create(itemID:type:credentials:accountIdentifier:by:)``,
+    /// for offline tools and tests.
     public func store(
         _ secret: [UInt8], type: String, accountIdentifier: String?, forItem itemID: UUID
     ) async throws -> AgentToolCredential {
-        let credential = AgentToolCredential(
-            agentToolbeltItemID: itemID, credentialType: type, encryptedCredentials: Data(), accountIdentifier: accountIdentifier)
-        let vault = self.vault
-        return try await database.insertCredential(credential) { agentID in
-            Data(vault.seal(secret, for: Self.context(credentialID: credential.id, agentID: agentID, itemID: itemID)))
+        let guarded = try secret.withUnsafeBytes { try SecureBytes(copying: $0) }
+        return try await database.transaction { tx in
+            guard let item = try tx.fetch(AgentToolbeltItem.self, id: itemID) else {
+                throw ServiceError(.notFound, "no toolbelt item has id \(itemID.uuidString.lowercased())")
+            }
+            var credential = AgentToolCredential(
+                agentToolbeltItemID: itemID, credentialType: type, encryptedCredentials: Data(), accountIdentifier: accountIdentifier)
+            credential.encryptedCredentials = seal(guarded, credentialID: credential.id, agentID: item.agentID, itemID: itemID)
+            return try tx.insert(credential)
         }
     }
 

@@ -42,7 +42,8 @@ def ms(label):
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 if errors: sys.exit("route answered errors: " + errors.group(1))
-print(f"{rps:.0f} {ms(50):.2f} {ms(99):.2f}")'
+p50, p99 = ms("50"), ms("99")
+print(f"{rps:.0f} {p50:.2f} {p99:.2f}")'
 }
 
 read -r h_rps h_p50 h_p99 < <(measure /healthz)

@@ -15,7 +15,8 @@ public struct ControlPlane: Sendable {
     public let toolbelts: ToolbeltService
     public let credentials: CredentialService
 
-    public init(backend: Backend) {
+    /// Builds every service; `portRange` is where local tool instances get their host ports.
+    public init(backend: Backend, portRange: ClosedRange<Int> = PortLeases.defaultRange) {
         self.backend = backend
         let tokens = TokenService(database: backend.database, vault: backend.vault)
         let audit = AuditLog(vault: backend.vault)
@@ -25,7 +26,7 @@ public struct ControlPlane: Sendable {
         agents = AgentService(database: backend.database, tokens: tokens, audit: audit)
         catalog = CatalogService(database: backend.database, audit: audit)
         toolboxes = ToolboxService(database: backend.database, tokens: tokens, audit: audit)
-        instances = InstanceService(database: backend.database, audit: audit)
+        instances = InstanceService(database: backend.database, audit: audit, ports: PortLeases(range: portRange))
         toolbelts = ToolbeltService(database: backend.database, audit: audit)
         credentials = CredentialService(database: backend.database, vault: backend.vault, audit: audit)
     }

@@ -28,7 +28,9 @@ struct InstanceServiceTests {
             toolboxID: toolbox.id, toolID: tool.id, name: "mail-1", config: ["workers": 2, "label": "inbox"], by: bed.ada)
         #expect(instance.statusOnToolbox == .pendingDeploy)
         #expect(instance.version == "1.0.0" && instance.toolCatalogID == tool.id && instance.accountToolEnvironmentID == toolbox.id)
-        #expect(instance.portMappingJSON == #"{"container_port":8080}"#)
+        let mapping = try JSONSerialization.jsonObject(with: Data((instance.portMappingJSON ?? "").utf8)) as? [String: Int]
+        #expect(mapping?["container_port"] == 8080)
+        #expect(mapping.flatMap { $0["host_port"] }.map(PortLeases.defaultRange.contains) == true, "a host port is leased at deploy")
         #expect(instance.baseConfigOverrideJSON == #"{"label":"inbox","workers":2}"#)
         #expect(try await bed.database.fetchAccountToolInstance(id: instance.id) == instance)
         #expect(try await bed.audit(of: instance.id).map(\.action) == ["instance.create"])
@@ -38,6 +40,7 @@ struct InstanceServiceTests {
         #expect(try await bed.plane.instances.get(instance.id, by: bed.ada).version == "1.0.0")
         let later = try await bed.plane.instances.create(toolboxID: toolbox.id, toolID: tool.id, name: "mail-2", config: nil, by: bed.ada)
         #expect(later.version == "2.0.0" && later.baseConfigOverrideJSON == nil)
+        #expect(later.portMappingJSON != instance.portMappingJSON, "two instances never share a host port")
     }
 
     @Test func configIsCheckedAgainstTheToolsSchemaAndViolationsAreListedByPointer() async throws {

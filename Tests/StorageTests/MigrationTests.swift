@@ -45,6 +45,7 @@ let expectedColumns: [String: Set<String>] = [
         "seq", "id", "at", "actor_kind", "actor_id", "action", "target_type", "target_id", "outcome", "detail_json",
         "prev_hash", "hash",
     ],
+    "port_leases": ["engine", "port", "account_tool_instance_id", "leased_at"],
 ]
 
 struct MigrationTests {
@@ -81,13 +82,13 @@ struct MigrationTests {
 
         #expect(try await test.database.read(schema) == before)
         #expect(try test.database.schemaVersion() == versionBefore)
-        #expect(try reopened.schemaVersion() == ["001_initial_schema"])
+        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases"])
         try test.expectNoDanglingRows()
     }
 
     @Test func databaseOfANewerAgentboxIsRefused() async throws {
         let test = try TestDatabase()
-        try await test.execute("INSERT INTO grdb_migrations (identifier) VALUES ('002_future_feature')")
+        try await test.execute("INSERT INTO grdb_migrations (identifier) VALUES ('999_future_feature')")
         let schemaBefore = try await test.database.read { db in
             try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
         }
@@ -95,9 +96,9 @@ struct MigrationTests {
         let reopened = try AppDatabase.openExisting(path: test.path)
         let error = #expect(throws: StorageError.self) { try reopened.migrate() }
         #expect(error?.code == .newerSchema)
-        #expect(error?.message.contains("002_future_feature") == true)
+        #expect(error?.message.contains("999_future_feature") == true)
         #expect(error?.message.contains("newer agentbox") == true)
-        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_future_feature"])
+        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases", "999_future_feature"])
         let schemaAfter = try await reopened.read { db in
             try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
         }
@@ -133,7 +134,7 @@ struct MigrationTests {
         let created = try AppDatabase.open(path: missing)
         try created.migrate()
         #expect(FileManager.default.fileExists(atPath: missing))
-        #expect(try created.schemaVersion() == ["001_initial_schema"])
+        #expect(try created.schemaVersion() == ["001_initial_schema", "002_port_leases"])
         try test.expectNoDanglingRows()
     }
 

@@ -18,6 +18,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Port to listen on (env AGENTBOX_PORT; default 8420; 0 picks a free port).", valueName: "port"))
     var port: Int?
 
+    @Option(help: ArgumentHelp(
+        "Host ports leased to local tool instances (env AGENTBOX_PORT_RANGE; default 29000-29999).", valueName: "low-high"))
+    var portRange: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let host = host ?? environment["AGENTBOX_HOST"] ?? "127.0.0.1"
@@ -25,8 +29,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else {
             throw ValidationError("port \(port) is out of range; use 1-65535, or 0 for any free port")
         }
+        let portRange = try (portRange ?? environment["AGENTBOX_PORT_RANGE"]).map(PortLeases.parseRange) ?? PortLeases.defaultRange
         let backend = try await data.openBackend(.create, label: "agentbox")
-        try await HTTPServer(plane: ControlPlane(backend: backend), host: host, port: port, logger: Logger(label: "agentbox")).run()
+        let plane = ControlPlane(backend: backend, portRange: portRange)
+        try await HTTPServer(plane: plane, host: host, port: port, logger: Logger(label: "agentbox")).run()
     }
 
     private static func parsePort(_ text: String) throws -> Int {

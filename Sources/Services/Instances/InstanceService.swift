@@ -7,6 +7,7 @@ import Storage
 public struct InstanceService: Sendable {
     let database: AppDatabase
     let audit: AuditLog
+    let ports: PortLeases
 
     /// The longest instance name: it becomes part of a container name.
     public static let nameLimit = 63
@@ -40,15 +41,26 @@ public struct InstanceService: Sendable {
             }
             try Self.requireUniqueName(name, on: toolbox, excluding: nil, in: tx)
             let overrides = try Self.config(config, for: tool)
-            let instance = try tx.insert(
-                AccountToolInstance(
-                    accountToolEnvironmentID: toolbox.id, toolCatalogID: tool.id, instanceNameOnToolbox: name,
-                    statusOnToolbox: .pendingDeploy, portMappingJSON: JSONValue.object(["container_port": .integer(Int64(tool.containerPort))]).jsonText,
-                    version: tool.version, baseConfigOverrideJSON: overrides))
+            var instance = AccountToolInstance(
+                accountToolEnvironmentID: toolbox.id, toolCatalogID: tool.id, instanceNameOnToolbox: name,
+                statusOnToolbox: .pendingDeploy, version: tool.version, baseConfigOverrideJSON: overrides)
+            instance = try tx.insert(instance)
+            // The row exists first so the lease can name it; the port is unique per Docker engine.
+            let hostPort = try ports.lease(for: instance.id, engine: Self.engine(of: toolbox), in: tx)
+            instance.portMappingJSON = JSONValue.object([
+                "container_port": .integer(Int64(tool.containerPort)), "host_port": .integer(Int64(hostPort)),
+            ]).jsonText
+            try tx.update(instance)
             try audit.append(
                 Self.event(principal, "instance.create", instance, detail: ["tool_id": tool.id.uuidString.lowercased(), "version": tool.version]), in: tx)
             return instance
         }
+    }
+
+    /// The Docker engine a toolbox's containers run on: the appliance's own for local toolboxes,
+    /// each droplet's own otherwise.
+    static func engine(of toolbox: AccountToolEnvironment) -> String {
+        toolbox.provider == .local ? PortLeases.localEngine : "toolbox-\(toolbox.id.uuidString.lowercased())"
     }
 
     /// An instance the principal may see.

@@ -6,6 +6,7 @@ enum Migrator {
     static let databaseMigrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
         migrator.registerMigration(Migration001InitialSchema.identifier, migrate: Migration001InitialSchema.migrate)
+        migrator.registerMigration(Migration002PortLeases.identifier, migrate: Migration002PortLeases.migrate)
         return migrator
     }()
 }

@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries from Debian, reached through module maps.
@@ -23,9 +25,12 @@ let package = Package(
         .target(name: "Vault", dependencies: ["CSodium"]),
         .target(name: "JSONSchema"),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
+        .target(name: "DockerHost", dependencies: ["HTTPClient"]),
+        .target(name: "ToolboxProtocol"),
+        .target(name: "ToolboxAgent", dependencies: ["DockerHost", "ToolboxProtocol"]),
         .target(
             name: "Services",
-            dependencies: ["Storage", "Vault", "JSONSchema", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Storage", "Vault", "JSONSchema", "HTTPClient", "ToolboxProtocol", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "Appliance",
@@ -33,9 +38,13 @@ let package = Package(
                 "Services",
                 "JSONSchema",
                 "HTTPClient",
+                "DockerHost",
+                "ToolboxAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
 
@@ -45,15 +54,17 @@ let package = Package(
             dependencies: ["Services", "Storage", "Vault", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"]),
+        .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "VaultTests", dependencies: ["Vault", "Services", "Storage", "TestSupport"]),
         .testTarget(
             name: "ServicesTests",
-            dependencies: ["Services", "Storage", "JSONSchema", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Services", "Storage", "JSONSchema", "TestSupport", "ToolboxProtocol", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
-        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Services", "Storage", "Vault", "TestSupport"]),
+        .testTarget(name: "DockerHostTests", dependencies: ["DockerHost", "TestSupport"]),
+        .testTarget(name: "ToolboxAgentTests", dependencies: ["ToolboxAgent", "ToolboxProtocol", "DockerHost"]),
+        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Services", "Storage", "Vault", "TestSupport", "DockerHost"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,7 +6,9 @@ set -euo pipefail
 
 want=${1:-run}
 run_packages=(pkg-config libsqlite3-dev libsodium-dev libcurl4-openssl-dev)
-test_packages=(sqlite3 python3 python3-nacl)
+# docker.io: the engine (dockerd) and CLI; docker-registry, busybox-static, apache2-utils (htpasswd), curl:
+# the registries and tool images of scripts/test-services.sh.
+test_packages=(sqlite3 python3 python3-nacl docker.io docker-registry busybox-static apache2-utils curl)
 
 packages=("${run_packages[@]}")
 [ "$want" = test ] && packages+=("${test_packages[@]}")

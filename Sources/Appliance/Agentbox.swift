@@ -19,7 +19,7 @@ struct Agentbox: AsyncParsableCommand {
             ServeCommand.self, AdminCommand.self, DatabaseCommand.self, VaultCommand.self, AuditCommand.self, VersionCommand.self,
             LoginCommand.self, LogoutCommand.self, MeCommand.self, UserCommand.self, AgentCommand.self, TokenCommand.self,
             CatalogCommand.self, ToolboxCommand.self, InstanceCommand.self, AccessCommand.self, ToolbeltCommand.self,
-            PermissionCommand.self, CredentialCommand.self,
+            PermissionCommand.self, CredentialCommand.self, BackupCommand.self, RestoreCommand.self, DoctorCommand.self,
         ]
     )
 }

@@ -3,16 +3,20 @@ import CCurl
 /// One blocking libcurl transfer: its easy handle, and the response as the callbacks collect it.
 ///
 /// Lives on the one thread that runs `perform`; only `cancellation` is shared with other threads.
+/// With a `sink` (streaming), the head and each piece of the body go to it as they arrive instead.
 final class CurlTransfer {
     private let maximumResponseSize: Int
     private let cancellation: CancellationFlag
+    private let sink: StreamSink?
     private var body: [UInt8] = []
     private var headers = HTTPHeaders()
+    private var status = 0
     private var bodyTooLarge = false
 
-    private init(maximumResponseSize: Int, cancellation: CancellationFlag) {
+    private init(maximumResponseSize: Int, cancellation: CancellationFlag, sink: StreamSink? = nil) {
         self.maximumResponseSize = maximumResponseSize
         self.cancellation = cancellation
+        self.sink = sink
     }
 
     /// Sends `request` and waits for the whole response; blocks the calling thread.
@@ -20,6 +24,16 @@ final class CurlTransfer {
         _ request: HTTPRequest, configuration: HTTPClient.Configuration, cancellation: CancellationFlag
     ) -> Result<HTTPResponse, HTTPClientError> {
         let transfer = CurlTransfer(maximumResponseSize: configuration.maximumResponseSize, cancellation: cancellation)
+        return withExtendedLifetime(transfer) { transfer.run(request, configuration) }
+    }
+
+    /// Sends `request` and hands the head, then the body, to `sink` as they arrive; blocks the calling
+    /// thread until the transfer ends. The result's body is empty. No size limit, and no time limit
+    /// unless the request sets one.
+    static func stream(
+        _ request: HTTPRequest, configuration: HTTPClient.Configuration, cancellation: CancellationFlag, sink: StreamSink
+    ) -> Result<HTTPResponse, HTTPClientError> {
+        let transfer = CurlTransfer(maximumResponseSize: .max, cancellation: cancellation, sink: sink)
         return withExtendedLifetime(transfer) { transfer.run(request, configuration) }
     }
 
@@ -58,7 +72,9 @@ final class CurlTransfer {
         set(ccurl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
         set(ccurl_easy_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
         set(ccurl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(configuration.connectTimeout)))
-        set(ccurl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, Self.milliseconds(request.timeout ?? configuration.timeout)))
+        if let timeout = sink == nil ? request.timeout ?? configuration.timeout : request.timeout {
+            set(ccurl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, Self.milliseconds(timeout)))
+        }
         set(ccurl_easy_setopt_string(handle, CURLOPT_USERAGENT, configuration.userAgent))
         set(ccurl_easy_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, ""))  // any encoding libcurl can decode
         if let socket = configuration.unixSocketPath {
@@ -110,6 +126,10 @@ final class CurlTransfer {
 
     private func receiveBody(_ buffer: UnsafeMutablePointer<CChar>?, _ count: Int) -> Int {
         guard let buffer, count > 0 else { return 0 }
+        if let sink {
+            // 0 (stop now) once the reader has let go of the body.
+            return sink.body(Array(UnsafeRawBufferPointer(start: buffer, count: count))) ? count : 0
+        }
         guard body.count + count <= maximumResponseSize else {
             bodyTooLarge = true
             return 0  // anything but `count` makes libcurl stop with CURLE_WRITE_ERROR
@@ -123,6 +143,9 @@ final class CurlTransfer {
         let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: count), as: UTF8.self)
         if line.hasPrefix("HTTP/") {
             headers = HTTPHeaders()  // a new response begins (after a 1xx, or a redirect)
+            status = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        } else if line.trimmingWhitespace().isEmpty {
+            if status >= 200 { sink?.head(status, headers) }  // the end of a final response's head
         } else if let colon = line.firstIndex(of: ":") {
             let name = line[..<colon].trimmingWhitespace()
             let value = line[line.index(after: colon)...].trimmingWhitespace()

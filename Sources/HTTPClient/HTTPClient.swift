@@ -62,7 +62,7 @@ final class CancellationFlag: Sendable {
 }
 
 /// `curl_global_init`, run once by the first request of the process; nil when it succeeded.
-private let libcurlStartFailure: HTTPClientError? = {
+let libcurlStartFailure: HTTPClientError? = {
     let code = ccurl_global_init()
     guard code != CURLE_OK else { return nil }
     return HTTPClientError(.unavailable, "libcurl failed to start: \(String(cString: curl_easy_strerror(code)))", curlCode: Int(code.rawValue))

@@ -14,9 +14,24 @@ public struct ControlPlane: Sendable {
     public let instances: InstanceService
     public let toolbelts: ToolbeltService
     public let credentials: CredentialService
+    /// The backend's side of the backend-to-DTMA protocol: desired states and heartbeats.
+    public let toolboxControl: ToolboxControl
 
-    /// Builds every service; `portRange` is where local tool instances get their host ports.
-    public init(backend: Backend, portRange: ClosedRange<Int> = PortLeases.defaultRange) {
+    /// The admin's choices that shape the rules.
+    public struct Configuration: Sendable {
+        /// Where tool instances get their host ports.
+        public var portRange: ClosedRange<Int>
+        /// Who may create local toolboxes.
+        public var localToolboxes: LocalToolboxPolicy
+
+        public init(portRange: ClosedRange<Int> = PortLeases.defaultRange, localToolboxes: LocalToolboxPolicy = .everyone) {
+            self.portRange = portRange
+            self.localToolboxes = localToolboxes
+        }
+    }
+
+    /// Builds every service with the given configuration.
+    public init(backend: Backend, configuration: Configuration = Configuration()) {
         self.backend = backend
         let tokens = TokenService(database: backend.database, vault: backend.vault)
         let audit = AuditLog(vault: backend.vault)
@@ -25,10 +40,11 @@ public struct ControlPlane: Sendable {
         users = UserService(database: backend.database, tokens: tokens, audit: audit)
         agents = AgentService(database: backend.database, tokens: tokens, audit: audit)
         catalog = CatalogService(database: backend.database, audit: audit)
-        toolboxes = ToolboxService(database: backend.database, tokens: tokens, audit: audit)
-        instances = InstanceService(database: backend.database, audit: audit, ports: PortLeases(range: portRange))
+        toolboxes = ToolboxService(database: backend.database, tokens: tokens, audit: audit, localToolboxes: configuration.localToolboxes)
+        instances = InstanceService(database: backend.database, audit: audit, ports: PortLeases(range: configuration.portRange))
         toolbelts = ToolbeltService(database: backend.database, audit: audit)
         credentials = CredentialService(database: backend.database, vault: backend.vault, audit: audit)
+        toolboxControl = ToolboxControl(database: backend.database, audit: audit)
     }
 
     /// Audit records, newest first: all for an admin, a user's own actions otherwise.

@@ -36,7 +36,7 @@ struct CLIClientTests {
             child.standardInput = stdin
             child.standardOutput = output
             child.standardError = output
-            try child.run()
+            try launch(child)
             stdin.fileHandleForWriting.write(Data(input.utf8))
             try stdin.fileHandleForWriting.close()
             await process.waitForExit(child)

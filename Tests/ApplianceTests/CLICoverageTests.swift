@@ -7,8 +7,8 @@ import Testing
 
 /// The CLI can do everything the API can: every route has a client command that declares it.
 struct CLICoverageTests {
-    /// Routes for machines, not people: health checks and the API's own description.
-    private static let serverOnly: Set<String> = ["GET /healthz", "GET /api/v1/openapi.json"]
+    /// Routes for machines, not people: health and readiness checks, the metrics scrape and the API's own description.
+    private static let serverOnly: Set<String> = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /api/v1/openapi.json"]
 
     @Test func everyRouteOfTheServerHasACLICommand() async throws {
         let test = try await TestBackend.make()

@@ -4,7 +4,9 @@ import Testing
 
 /// A small Python HTTP server on loopback (TCP or a unix socket) that echoes requests as JSON.
 ///
-/// Paths: `/echo` (method, path, headers and body back), `/status/N`, `/sleep?ms=N`, `/big?bytes=N`.
+/// Paths: `/echo` (method, path, headers and body back), `/status/N`, `/sleep?ms=N`, `/big?bytes=N`,
+/// `/drip?lines=N&ms=M` (N JSON lines, one every M ms, chunked; a client that hangs up early leaves the
+/// file `dripAbortedPath`).
 struct LoopbackServer {
     let folder: TemporaryDirectory
     let process: Process
@@ -12,6 +14,9 @@ struct LoopbackServer {
     let port: Int
     /// The socket path of a unix socket server.
     let socketPath: String
+
+    /// Exists once a `/drip` client hung up before the last line.
+    var dripAbortedPath: String { folder.appending("ready.aborted") }
 
     /// The base URL for TCP servers.
     var url: String { "http://127.0.0.1:\(port)" }
@@ -38,7 +43,7 @@ struct LoopbackServer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, ready] + (unix ? [socket] : [])
-        try process.run()
+        try launch(process)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if let text = try? String(contentsOfFile: ready, encoding: .utf8), text.hasSuffix("\n"), let port = Int(text.dropLast()) {
@@ -85,6 +90,21 @@ struct LoopbackServer {
                 if url.path == "/sleep":
                     time.sleep(int(query.get("ms", "1000")) / 1000)
                     return self.reply(200, {"slept": True})
+                if url.path == "/drip":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/x-ndjson")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    try:
+                        for i in range(int(query.get("lines", "3"))):
+                            data = (json.dumps({"line": i}) + "\n").encode()
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                            self.wfile.flush()
+                            time.sleep(int(query.get("ms", "100")) / 1000)
+                        self.wfile.write(b"0\r\n\r\n")
+                    except OSError:
+                        open(sys.argv[1] + ".aborted", "w").close()
+                    return
                 if url.path == "/big":
                     return self.reply(200, "x" * int(query.get("bytes", "100000")))
                 headers = {}

@@ -1,5 +1,6 @@
 import Foundation
 import JSONSchema
+import TestSupport
 import Testing
 
 /// The validator agrees with Python's `jsonschema` (Draft202012Validator with its format checker)
@@ -129,7 +130,7 @@ struct DifferentialTests {
         defer { try? FileManager.default.removeItem(at: errors) }
         process.standardOutput = output
         process.standardError = try FileHandle(forWritingTo: errors)
-        try process.run()
+        try launch(process)
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let printed = String(decoding: data, as: UTF8.self)

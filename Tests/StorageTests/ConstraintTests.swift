@@ -54,6 +54,13 @@ let validRow: [String: RowFactory] = [
         try AuditLogEntry(actorKind: .system, action: "test.row", outcome: .ok, prevHash: randomData(), hash: randomData())
             .databaseDictionary
     },
+    "port_leases": { test, chain in
+        let instance = try await test.database.insert(
+            AccountToolInstance(
+                accountToolEnvironmentID: chain.toolboxID, toolCatalogID: chain.toolID, instanceNameOnToolbox: unique("instance"),
+                version: "1"))
+        return try PortLease(engine: "local", port: Int.random(in: 1024...65535), accountToolInstanceID: instance.id).databaseDictionary
+    },
 ]
 
 /// A row of `table` with `column` set to `value`; the token factory picks the owner column that `kind` needs.
@@ -130,6 +137,7 @@ let jsonColumns = [
 ]
 
 let foreignKeyColumns = [
+    TableColumn("port_leases", "account_tool_instance_id"),
     TableColumn("agents", "user_id"),
     TableColumn("account_tool_environments", "user_id"),
     TableColumn("account_tool_environments", "dtma_bearer_token"),
@@ -154,7 +162,7 @@ let timeColumns: [TableColumn] = expectedColumns.keys.sorted().flatMap { table i
 }
 
 /// Every table keyed by a UUID `id`.
-let uuidKeyedTables = expectedColumns.keys.sorted().filter { !["vault_meta", "vault_keys"].contains($0) }
+let uuidKeyedTables = expectedColumns.keys.sorted().filter { !["vault_meta", "vault_keys", "port_leases"].contains($0) }
 
 struct ConstraintTests {
     // MARK: - Allowed values

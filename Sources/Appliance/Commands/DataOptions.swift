@@ -26,6 +26,11 @@ struct DataOptions: ParsableArguments {
         valueName: "level"))
     var logLevel: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Log format on standard error: text, or json for one JSON object a line (env AGENTBOX_LOG_FORMAT; default text).",
+        valueName: "format"))
+    var logFormat: String?
+
     private var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     /// The data directory chosen by flag, environment or default.
@@ -48,12 +53,12 @@ struct DataOptions: ParsableArguments {
         guard let level = Logger.Level(rawValue: name.lowercased()) else {
             throw ValidationError("unknown log level '\(name)'; use trace, debug, info, notice, warning, error or critical")
         }
-        ProcessHardening.apply()
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        let formatName = logFormat ?? environment["AGENTBOX_LOG_FORMAT"] ?? LogFormat.text.rawValue
+        guard let format = LogFormat(rawValue: formatName.lowercased()) else {
+            throw ValidationError("unknown log format '\(formatName)'; use text or json")
         }
+        ProcessHardening.apply()
+        LoggingSystem.bootstrap(format.handler(level: level))
         return Logger(label: label)
     }
 

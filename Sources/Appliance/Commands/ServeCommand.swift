@@ -1,6 +1,8 @@
 import ArgumentParser
+import DockerHost
 import Foundation
 import Logging
+import Metrics
 import Services
 
 /// `agentbox serve`: the long-running appliance.
@@ -8,9 +10,14 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run the appliance: open or create the data directory, migrate, unseal the vault and serve HTTP.",
-        discussion: "Stops cleanly on SIGTERM or SIGINT. Only one process may use a data directory at a time.")
+        discussion: """
+            Stops cleanly on SIGTERM or SIGINT. Only one process may use a data directory at a time. \
+            GET /healthz, /readyz (database, vault, Docker) and /metrics (Prometheus) need no token: \
+            keep the server on loopback or firewall /metrics.
+            """)
 
     @OptionGroup var data: DataOptions
+    @OptionGroup var docker: DockerSocketOption
 
     @Option(help: ArgumentHelp("Address to listen on (env AGENTBOX_HOST; default 127.0.0.1).", valueName: "address"))
     var host: String?
@@ -22,6 +29,15 @@ struct ServeCommand: AsyncParsableCommand {
         "Host ports leased to local tool instances (env AGENTBOX_PORT_RANGE; default 29000-29999).", valueName: "low-high"))
     var portRange: String?
 
+    @Option(help: ArgumentHelp(
+        "Seconds between passes of the local toolboxes' reconciler (env AGENTBOX_RECONCILE_INTERVAL; default 5; 0 turns the local DTMA off).",
+        valueName: "seconds"))
+    var reconcileInterval: Double?
+
+    @Option(help: ArgumentHelp(
+        "Who may create local toolboxes: everyone or admins (env AGENTBOX_LOCAL_TOOLBOXES; default everyone).", valueName: "who"))
+    var localToolboxes: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let host = host ?? environment["AGENTBOX_HOST"] ?? "127.0.0.1"
@@ -30,9 +46,33 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("port \(port) is out of range; use 1-65535, or 0 for any free port")
         }
         let portRange = try (portRange ?? environment["AGENTBOX_PORT_RANGE"]).map(PortLeases.parseRange) ?? PortLeases.defaultRange
+        let policyName = localToolboxes ?? environment["AGENTBOX_LOCAL_TOOLBOXES"] ?? LocalToolboxPolicy.everyone.rawValue
+        guard let policy = LocalToolboxPolicy(rawValue: policyName) else {
+            throw ValidationError("--local-toolboxes must be everyone or admins, not '\(policyName)'")
+        }
         let backend = try await data.openBackend(.create, label: "agentbox")
-        let plane = ControlPlane(backend: backend, portRange: portRange)
-        try await HTTPServer(plane: plane, host: host, port: port, logger: Logger(label: "agentbox")).run()
+        let plane = ControlPlane(backend: backend, configuration: .init(portRange: portRange, localToolboxes: policy))
+        let metrics = ServerMetrics()
+        MetricsSystem.bootstrap(metrics.factory)
+        let interval = try reconcileInterval ?? environment["AGENTBOX_RECONCILE_INTERVAL"].map(Self.parseInterval) ?? 5
+        guard interval >= 0 else { throw ValidationError("--reconcile-interval must be 0 (off) or more seconds") }
+        // The DTMA role of local toolboxes runs beside the server and stops with it.
+        let dtma = interval > 0 ? Task {
+            await LocalToolboxRunner(
+                control: plane.toolboxControl, docker: DockerClient(socketPath: docker.path), interval: .milliseconds(Int(interval * 1000)),
+                logger: Logger(label: "agentbox.dtma")
+            ).run()
+        } : nil
+        defer { dtma?.cancel() }
+        try await HTTPServer(
+            plane: plane, host: host, port: port, logger: Logger(label: "agentbox"),
+            operations: OperatorSettings(dockerSocket: docker.path, metrics: metrics)
+        ).run()
+    }
+
+    private static func parseInterval(_ text: String) throws -> Double {
+        guard let seconds = Double(text) else { throw ValidationError("AGENTBOX_RECONCILE_INTERVAL '\(text)' is not a number of seconds") }
+        return seconds
     }
 
     private static func parsePort(_ text: String) throws -> Int {

@@ -9,25 +9,32 @@ struct HTTPServer {
     let host: String
     let port: Int
     let logger: Logger
+    /// The readiness probe's Docker socket and the metrics registry.
+    var operations = OperatorSettings()
 
     /// Every resource's routes.
     static var groups: [any RouteGroup.Type] { [HealthRoutes.self, UserRoutes.self, AgentRoutes.self, TokenRoutes.self, AdminRoutes.self, CatalogRoutes.self, ToolboxRoutes.self, InstanceRoutes.self, ToolbeltRoutes.self, CredentialRoutes.self] }
 
     /// The OpenAPI document of every route group.
     static func openAPIDocument() throws -> Data {
-        try OpenAPIDocument.build(groups.map { $0.openAPI } + [OpenAPIRoutes.openAPI], version: AgentboxVersion.current)
+        try OpenAPIDocument.build(groups.map { $0.openAPI } + [OperatorRoutes.openAPI, OpenAPIRoutes.openAPI], version: AgentboxVersion.current)
     }
 
     /// Every endpoint of the API.
-    static func endpoints(_ plane: ControlPlane) throws -> [Endpoint] {
-        groups.flatMap { $0.endpoints(plane) } + [OpenAPIRoutes.endpoint(document: try openAPIDocument())]
+    static func endpoints(_ plane: ControlPlane, operations: OperatorSettings = OperatorSettings()) throws -> [Endpoint] {
+        groups.flatMap { $0.endpoints(plane) } + OperatorRoutes.endpoints(plane, operations)
+            + [OpenAPIRoutes.endpoint(document: try openAPIDocument())]
     }
 
-    /// The router with every endpoint and the error middleware.
-    static func router(_ plane: ControlPlane) throws -> Router<APIContext> {
+    /// The router with every endpoint, the request log and metrics middleware, and the error middleware.
+    static func router(_ plane: ControlPlane, operations: OperatorSettings = OperatorSettings()) throws -> Router<APIContext> {
+        let endpoints = try endpoints(plane, operations: operations)
         let router = Router(context: APIContext.self)
+        router.add(
+            middleware: RequestObservationMiddleware(
+                metrics: operations.metrics, routes: Set(endpoints.map(\.path)), quietRoutes: OperatorRoutes.quietRoutes))
         router.add(middleware: APIErrorMiddleware())
-        router.add(try endpoints(plane), tokens: plane.tokens)
+        router.add(endpoints, tokens: plane.tokens)
         return router
     }
 
@@ -40,7 +47,7 @@ struct HTTPServer {
             logger.notice("no admin exists yet; create one with: agentbox admin create NAME --data-dir \(dataDirectory) (stop the server first)")
         }
         let app = Application(
-            router: try Self.router(plane),
+            router: try Self.router(plane, operations: operations),
             configuration: .init(address: .hostname(host, port: port), serverName: "agentbox"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

@@ -1,11 +1,19 @@
 import Foundation
 import Storage
 
+/// Who may create local toolboxes, which share the appliance's own Docker engine.
+public enum LocalToolboxPolicy: String, Sendable, CaseIterable {
+    case everyone
+    case admins
+}
+
 /// Toolboxes: hosts that run tool containers, each owned by the user who created it (admins see all).
 public struct ToolboxService: Sendable {
     let database: AppDatabase
     let tokens: TokenService
     let audit: AuditLog
+    /// Who may create local toolboxes (the admin's choice, `serve --local-toolboxes`).
+    let localToolboxes: LocalToolboxPolicy
 
     /// What may change on a toolbox.
     public struct Changes: Sendable {
@@ -29,6 +37,9 @@ public struct ToolboxService: Sendable {
         }
         guard provider == .local else {
             throw ServiceError(.unprocessable, "provider \(provider.rawValue) is not available yet; it arrives with remote toolboxes")
+        }
+        guard localToolboxes == .everyone || owner.role == .admin else {
+            throw ServiceError(.forbidden, "on this appliance only admins may create local toolboxes (serve --local-toolboxes admins); ask an admin")
         }
         let toolbox = AccountToolEnvironment(userID: owner.id, name: name, status: .active, provider: provider, reachability: .unknown)
         return try await database.transaction { [tokens, audit] tx in

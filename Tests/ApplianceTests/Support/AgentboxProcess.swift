@@ -42,7 +42,7 @@ struct AgentboxProcess {
             .merging(environment) { $1 }
         process.standardOutput = handle
         process.standardError = handle
-        try process.run()
+        try launch(process)
         return (process, log)
     }
 
@@ -85,6 +85,15 @@ struct RunningServer {
     let process: Process
     let log: String
     let port: Int
+    /// Stops the process when the test drops its last copy of this value, even if the test failed before `stop()`.
+    private let reaper: ProcessReaper
+
+    init(process: Process, log: String, port: Int) {
+        self.process = process
+        self.log = log
+        self.port = port
+        reaper = ProcessReaper(process)
+    }
 
     /// GETs a path and returns the status and body.
     func get(_ path: String) async throws -> (status: Int, body: String) {
@@ -97,5 +106,19 @@ struct RunningServer {
         process.terminate()
         while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
         return try String(contentsOfFile: log, encoding: .utf8)
+    }
+}
+
+/// Terminates a child process when it is released, so no `agentbox serve` outlives its test.
+final class ProcessReaper: @unchecked Sendable {
+    // @unchecked Sendable: `Process` is only read (isRunning) and terminated, both safe from any thread.
+    private let process: Process
+
+    init(_ process: Process) {
+        self.process = process
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
     }
 }

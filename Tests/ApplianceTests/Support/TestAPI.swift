@@ -12,8 +12,10 @@ struct TestAPI {
     /// The token of the admin made with `agentbox admin create`.
     let adminToken: String
 
-    /// Creates an admin offline, then starts the server.
-    static func start() async throws -> TestAPI {
+    /// Creates an admin offline, then starts the server with `serveArguments` added. By default the local
+    /// toolboxes' DTMA is off (`--reconcile-interval 0`), so instances stay as the API left them; tests of
+    /// real deployments pass their own interval and port range.
+    static func start(serveArguments: [String] = ["--reconcile-interval", "0"]) async throws -> TestAPI {
         let folder = try TemporaryDirectory()
         let agentbox = AgentboxProcess(folder: folder)
         let data = folder.appending("data")
@@ -23,7 +25,7 @@ struct TestAPI {
         else {
             throw ServeFailed(status: created.status, output: created.output)
         }
-        let server = try await agentbox.serve(["--data-dir", data])
+        let server = try await agentbox.serve(["--data-dir", data] + serveArguments)
         return TestAPI(folder: folder, server: server, adminToken: token)
     }
 

@@ -1,0 +1,146 @@
+import Foundation
+import Storage
+import ToolboxProtocol
+
+/// The backend's side of the backend-to-DTMA protocol: the desired state of a toolbox, read from the
+/// database, and the ingestion of its agent's heartbeat, which moves each instance through the
+/// instance state machine. Used in-process for local toolboxes; the HTTP transport for droplets will
+/// call the same two functions.
+public struct ToolboxControl: Sendable {
+    let database: AppDatabase
+    let audit: AuditLog
+
+    public init(database: AppDatabase, audit: AuditLog) {
+        self.database = database
+        self.audit = audit
+    }
+
+    /// The ids of the toolboxes whose DTMA runs inside this process: active local toolboxes, oldest first.
+    public func activeLocalToolboxIDs() async throws -> [UUID] {
+        try await database.snapshot { tx in
+            var ids: [UUID] = []
+            var offset = 0
+            while true {
+                let page = try tx.accountToolEnvironments(
+                    userID: nil, status: .active, provider: .local, name: nil, page: PageRequest(limit: PageRequest.maximumLimit, offset: offset))
+                ids += page.items.map(\.id)
+                offset += page.items.count
+                if page.items.isEmpty || offset >= page.total { return ids }
+            }
+        }
+    }
+
+    /// What the toolbox should run: `pending_deploy`, `deploying` and `running` instances run; `stopped`
+    /// and `error` ones do not (an instance in `error` waits for its user to start it again); `pending_delete`
+    /// and `deleting` ones must have no container. Instances without a leased port are left out.
+    public func desiredState(_ toolboxID: UUID) async throws -> DesiredState {
+        try await database.snapshot { tx in
+            guard try tx.fetch(AccountToolEnvironment.self, id: toolboxID) != nil else {
+                throw ServiceError(.notFound, "no toolbox has id \(toolboxID.uuidString.lowercased())")
+            }
+            var tools: [UUID: ToolCatalogEntry] = [:]
+            var desired: [DesiredInstance] = []
+            for instance in try tx.accountToolInstances(accountToolEnvironmentID: toolboxID) {
+                guard let ports = Self.ports(of: instance) else { continue }
+                if tools[instance.toolCatalogID] == nil { tools[instance.toolCatalogID] = try tx.fetch(ToolCatalogEntry.self, id: instance.toolCatalogID) }
+                guard let tool = tools[instance.toolCatalogID] else { continue }
+                desired.append(
+                    DesiredInstance(
+                        instanceID: instance.id, name: instance.instanceNameOnToolbox, image: tool.dockerImageURL, version: instance.version,
+                        containerPort: ports.container, hostPort: ports.host, memoryMB: tool.memoryLimitMB, cpuLimit: tool.cpuLimit,
+                        desired: Self.goal(of: instance.statusOnToolbox)))
+            }
+            return DesiredState(toolboxID: toolboxID, instances: desired)
+        }
+    }
+
+    /// The goal for an instance in `status`.
+    static func goal(of status: InstanceStatus) -> DesiredInstance.Goal {
+        switch status {
+        case .pendingDeploy, .deploying, .running: .running
+        case .stopped, .error: .stopped
+        case .pendingDelete, .deleting: .absent
+        }
+    }
+
+    /// Stores a heartbeat in one transaction: each report moves its instance through the state machine
+    /// (with Docker's reason in `status_detail` for an `error`; an `absent` report for an instance being
+    /// deleted removes its row, its port lease and toolbelt items with it), stamps `last_heartbeat_from_dtma`,
+    /// and sets the toolbox's reachability from whether its Docker engine answered. Every change is audited,
+    /// by the toolbox. Reports for instances of other toolboxes, or that no longer exist, are ignored.
+    public func ingest(_ heartbeat: Heartbeat) async throws {
+        try await database.transaction { [audit] tx in
+            guard var toolbox = try tx.fetch(AccountToolEnvironment.self, id: heartbeat.toolboxID) else {
+                throw ServiceError(.notFound, "no toolbox has id \(heartbeat.toolboxID.uuidString.lowercased())")
+            }
+            let principal = Principal.toolbox(toolbox)
+            for report in heartbeat.instances {
+                guard var instance = try tx.fetch(AccountToolInstance.self, id: report.instanceID),
+                    instance.accountToolEnvironmentID == toolbox.id
+                else { continue }
+                if try Self.apply(report, to: &instance, by: principal, audit: audit, in: tx) { continue }
+                instance.lastHeartbeatFromDTMA = heartbeat.sentAt
+                try tx.update(instance)
+            }
+            let reachability: Reachability = heartbeat.health.dockerReachable ? .reachable : .unreachable
+            if toolbox.reachability != reachability {
+                let from = toolbox.reachability
+                toolbox.reachability = reachability
+                toolbox.updatedAt = Timestamp.now()
+                try tx.update(toolbox)
+                try audit.append(
+                    AuditEvent(
+                        actor: principal.auditActor, action: "toolbox.reachability", targetType: "account_tool_environment",
+                        targetID: toolbox.id.uuidString.lowercased(), detail: ["from": from.rawValue, "to": reachability.rawValue]), in: tx)
+            }
+        }
+    }
+
+    /// Applies one report to its instance; true when the instance's row was removed.
+    private static func apply(
+        _ report: InstanceReport, to instance: inout AccountToolInstance, by principal: Principal, audit: AuditLog, in tx: Transaction
+    ) throws -> Bool {
+        let move = { (instance: inout AccountToolInstance, status: InstanceStatus) in
+            try InstanceService.move(&instance, to: status, by: principal, audit: audit, in: tx)
+        }
+        switch (report.state, instance.statusOnToolbox) {
+        case (.deploying, .pendingDeploy):
+            try move(&instance, .deploying)
+        case (.running, .pendingDeploy):
+            try move(&instance, .deploying)
+            instance.statusDetail = nil
+            try move(&instance, .running)
+        case (.running, .deploying):
+            instance.statusDetail = nil
+            try move(&instance, .running)
+        case (.error, .pendingDeploy):
+            try move(&instance, .deploying)
+            instance.statusDetail = report.lastError ?? "the toolbox reported an error without a reason"
+            try move(&instance, .error)
+        case (.error, .deploying), (.error, .running), (.error, .stopped):
+            instance.statusDetail = report.lastError ?? "the toolbox reported an error without a reason"
+            try move(&instance, .error)
+        case (.error, .pendingDelete):
+            try move(&instance, .deleting)
+            instance.statusDetail = report.lastError ?? "the toolbox could not remove the container"
+            try move(&instance, .error)
+        case (.absent, .pendingDelete), (.absent, .deleting):
+            try InstanceService.remove(instance, by: principal, audit: audit, in: tx)
+            return true
+        default:
+            // Nothing to record: the report agrees with the status, or it is stale (e.g. `stopped` from a pass
+            // that began before the user started the instance again; the next pass starts it).
+            break
+        }
+        return false
+    }
+
+    /// The container and host ports of an instance's `port_mapping_json`.
+    static func ports(of instance: AccountToolInstance) -> (container: Int, host: Int)? {
+        guard let text = instance.portMappingJSON,
+            let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+            let container = (object["container_port"] as? NSNumber)?.intValue, let host = (object["host_port"] as? NSNumber)?.intValue
+        else { return nil }
+        return (container, host)
+    }
+}

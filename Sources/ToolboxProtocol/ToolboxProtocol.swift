@@ -1,0 +1,184 @@
+import Foundation
+
+// The backend-to-DTMA protocol: what the backend wants a toolbox to run (``DesiredState``) and what the
+// toolbox's agent reports back (``Heartbeat``). For local toolboxes the two sides call each other directly;
+// for droplets the same values travel as JSON over HTTP, with snake_case keys and ISO-8601 times
+// (``ToolboxProtocolCoding``).
+
+/// Everything a toolbox should run, as the backend's database says.
+public struct DesiredState: Codable, Sendable, Equatable {
+    public var toolboxID: UUID
+    public var instances: [DesiredInstance]
+
+    public init(toolboxID: UUID, instances: [DesiredInstance]) {
+        self.toolboxID = toolboxID
+        self.instances = instances
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case toolboxID = "toolbox_id"
+        case instances
+    }
+}
+
+/// One tool instance as it should be on its toolbox.
+public struct DesiredInstance: Codable, Sendable, Equatable {
+    /// What should become of the instance's container.
+    public enum Goal: String, Codable, Sendable, CaseIterable {
+        /// A container exists and runs.
+        case running
+        /// A container may exist but does not run.
+        case stopped
+        /// No container exists.
+        case absent
+    }
+
+    public var instanceID: UUID
+    /// The instance's name on its toolbox (part of the container name).
+    public var name: String
+    /// The image reference, the catalog's `docker_image_url`.
+    public var image: String
+    /// The tool version copied from the catalog at deploy time.
+    public var version: String
+    public var containerPort: Int
+    /// The host port leased to the instance; the container is published on 127.0.0.1 at this port.
+    public var hostPort: Int
+    public var memoryMB: Int?
+    /// CPUs, e.g. 0.5.
+    public var cpuLimit: Double?
+    public var desired: Goal
+
+    public init(
+        instanceID: UUID, name: String, image: String, version: String, containerPort: Int, hostPort: Int,
+        memoryMB: Int? = nil, cpuLimit: Double? = nil, desired: Goal
+    ) {
+        self.instanceID = instanceID
+        self.name = name
+        self.image = image
+        self.version = version
+        self.containerPort = containerPort
+        self.hostPort = hostPort
+        self.memoryMB = memoryMB
+        self.cpuLimit = cpuLimit
+        self.desired = desired
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case instanceID = "instance_id"
+        case name
+        case image
+        case version
+        case containerPort = "container_port"
+        case hostPort = "host_port"
+        case memoryMB = "memory_mb"
+        case cpuLimit = "cpu_limit"
+        case desired
+    }
+}
+
+/// What a toolbox's agent reports after each pass: itself, its host, and every instance it manages.
+public struct Heartbeat: Codable, Sendable, Equatable {
+    public var toolboxID: UUID
+    public var agentVersion: String
+    public var sentAt: Date
+    public var health: HostHealth
+    public var instances: [InstanceReport]
+
+    public init(toolboxID: UUID, agentVersion: String, sentAt: Date, health: HostHealth, instances: [InstanceReport]) {
+        self.toolboxID = toolboxID
+        self.agentVersion = agentVersion
+        self.sentAt = sentAt
+        self.health = health
+        self.instances = instances
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case toolboxID = "toolbox_id"
+        case agentVersion = "agent_version"
+        case sentAt = "sent_at"
+        case health
+        case instances
+    }
+}
+
+/// The host's health; nil where the host could not tell.
+public struct HostHealth: Codable, Sendable, Equatable {
+    /// The one-minute load average.
+    public var load1: Double?
+    public var memoryAvailableBytes: Int64?
+    /// Free space on the root file system, for unprivileged users.
+    public var diskAvailableBytes: Int64?
+    public var dockerReachable: Bool
+
+    public init(load1: Double? = nil, memoryAvailableBytes: Int64? = nil, diskAvailableBytes: Int64? = nil, dockerReachable: Bool) {
+        self.load1 = load1
+        self.memoryAvailableBytes = memoryAvailableBytes
+        self.diskAvailableBytes = diskAvailableBytes
+        self.dockerReachable = dockerReachable
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case load1 = "load1"
+        case memoryAvailableBytes = "memory_available_bytes"
+        case diskAvailableBytes = "disk_available_bytes"
+        case dockerReachable = "docker_reachable"
+    }
+}
+
+/// One instance as its toolbox found it after converging.
+public struct InstanceReport: Codable, Sendable, Equatable {
+    public enum State: String, Codable, Sendable, CaseIterable {
+        case running
+        case stopped
+        /// No container exists (any more).
+        case absent
+        /// The container could not be made to match; see `lastError`.
+        case error
+        /// Being pulled, created or started.
+        case deploying
+    }
+
+    public var instanceID: UUID
+    public var containerID: String?
+    public var state: State
+    public var hostPort: Int?
+    public var imageDigest: String?
+    /// Docker's own message for the last failure.
+    public var lastError: String?
+
+    public init(
+        instanceID: UUID, containerID: String? = nil, state: State, hostPort: Int? = nil, imageDigest: String? = nil, lastError: String? = nil
+    ) {
+        self.instanceID = instanceID
+        self.containerID = containerID
+        self.state = state
+        self.hostPort = hostPort
+        self.imageDigest = imageDigest
+        self.lastError = lastError
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case instanceID = "instance_id"
+        case containerID = "container_id"
+        case state
+        case hostPort = "host_port"
+        case imageDigest = "image_digest"
+        case lastError = "last_error"
+    }
+}
+
+/// The JSON coders both sides use on the wire: ISO-8601 times, sorted keys.
+public enum ToolboxProtocolCoding {
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

@@ -1,0 +1,177 @@
+import DockerHost
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+import ToolboxAgent
+import ToolboxProtocol
+
+/// The reconciler against the real Docker engine and the test registry (scripts/test-services.sh start).
+struct ReconcilerTests {
+    static let echo1 = "127.0.0.1:5000/agentbox-test/echo:1"
+    static let broken = "127.0.0.1:5000/agentbox-test/broken:1"
+
+    @Test func itRunsStopsAndRemovesInstancesAndRemovesOnlyItsOwnOrphans() async throws {
+        guard let docker = await DockerTestEngine.client() else { return }
+        let toolbox = UUID()
+        let other = UUID()
+        try await DockerTestEngine.cleaningUp(docker, toolboxes: [toolbox, other]) {
+            let reconciler = Reconciler(toolboxID: toolbox, docker: docker)
+            let web = DesiredInstance(
+                instanceID: UUID(), name: "web", image: Self.echo1, version: "1", containerPort: 8080, hostPort: 39101, memoryMB: 64,
+                cpuLimit: 0.5, desired: .running)
+
+            // Another toolbox's container, an orphan of this toolbox, and an unlabelled container.
+            let foreign = try await docker.createContainer(Self.spec("agentbox-test-foreign-\(other.uuidString.prefix(8))", toolbox: other))
+            let orphan = try await docker.createContainer(Self.spec("agentbox-test-orphan-\(toolbox.uuidString.prefix(8))", toolbox: toolbox))
+            let plain = try await docker.createContainer(Self.spec(DockerTestEngine.plainName(toolbox), toolbox: nil))
+
+            let first = await reconciler.converge(DesiredState(toolboxID: toolbox, instances: [web]))
+            #expect(first.toolboxID == toolbox && first.health.dockerReachable)
+            #expect(first.health.load1 != nil && first.health.memoryAvailableBytes != nil && first.health.diskAvailableBytes != nil)
+            let report = try #require(first.instances.first)
+            #expect(report.state == .running && report.hostPort == 39101 && report.containerID != nil, "\(report)")
+            #expect(await DockerTestEngine.health(port: 39101) == 200)
+            let containerID = try #require(report.containerID)
+            let info = try #require(try await docker.inspectContainer(containerID))
+            #expect(info.name.hasSuffix("agentbox-web-\(web.instanceID.uuidString.lowercased().prefix(8))"))
+            #expect(info.labels["agentbox.toolbox"] == toolbox.uuidString.lowercased() && info.labels["agentbox.version"] == "1")
+
+            #expect(try await docker.inspectContainer(orphan) == nil, "the orphan labelled for this toolbox is removed")
+            #expect(try await docker.inspectContainer(foreign) != nil, "another toolbox's container is untouched")
+            #expect(try await docker.inspectContainer(plain) != nil, "an unlabelled container is untouched")
+
+            // A second pass adopts the running container instead of making another.
+            let again = await reconciler.converge(DesiredState(toolboxID: toolbox, instances: [web]))
+            #expect(again.instances.first?.containerID == report.containerID && again.instances.first?.state == .running)
+
+            var stopped = web
+            stopped.desired = .stopped
+            let third = await reconciler.converge(DesiredState(toolboxID: toolbox, instances: [stopped]))
+            #expect(third.instances.first?.state == .stopped)
+            #expect(try await docker.inspectContainer(containerID)?.state.running == false)
+            #expect(await DockerTestEngine.health(port: 39101, attempts: 1) != 200)
+
+            // A container stopped by hand while it should run is started again.
+            let fourth = await reconciler.converge(DesiredState(toolboxID: toolbox, instances: [web]))
+            #expect(fourth.instances.first?.state == .running && fourth.instances.first?.containerID == report.containerID)
+            try await docker.stopContainer(containerID, timeout: 1)
+            #expect(await reconciler.converge(DesiredState(toolboxID: toolbox, instances: [web])).instances.first?.state == .running)
+            #expect(await DockerTestEngine.health(port: 39101) == 200)
+
+            var absent = web
+            absent.desired = .absent
+            let fifth = await reconciler.converge(DesiredState(toolboxID: toolbox, instances: [absent]))
+            #expect(fifth.instances.first?.state == .absent)
+            #expect(try await docker.listContainers(labels: ["agentbox.toolbox": toolbox.uuidString.lowercased()], all: true).isEmpty)
+            #expect(try await docker.inspectContainer(foreign) != nil)
+        }
+    }
+
+    @Test func aBrokenImageAndAMissingTagAreErrorsWithDockersReasonAndTheOtherInstancesStillRun() async throws {
+        guard let docker = await DockerTestEngine.client() else { return }
+        let toolbox = UUID()
+        try await DockerTestEngine.cleaningUp(docker, toolboxes: [toolbox]) {
+            let reconciler = Reconciler(toolboxID: toolbox, docker: docker)
+            let broken = DesiredInstance(
+                instanceID: UUID(), name: "broken", image: Self.broken, version: "1", containerPort: 8080, hostPort: 39111, desired: .running)
+            let missing = DesiredInstance(
+                instanceID: UUID(), name: "missing", image: "127.0.0.1:5000/agentbox-test/echo:no-such-tag", version: "9", containerPort: 8080,
+                hostPort: 39112, desired: .running)
+            let good = DesiredInstance(
+                instanceID: UUID(), name: "good", image: Self.echo1, version: "1", containerPort: 8080, hostPort: 39113, desired: .running)
+            let heartbeat = await reconciler.converge(DesiredState(toolboxID: toolbox, instances: [broken, missing, good]))
+            let reports = Dictionary(uniqueKeysWithValues: heartbeat.instances.map { ($0.instanceID, $0) })
+            #expect(reports[broken.instanceID]?.state == .error)
+            #expect(reports[broken.instanceID]?.lastError?.contains("exited") == true, "\(String(describing: reports[broken.instanceID]))")
+            #expect(reports[missing.instanceID]?.state == .error)
+            let reason = reports[missing.instanceID]?.lastError ?? ""
+            #expect(reason.contains("no-such-tag") || reason.contains("not found") || reason.contains("unknown"), "\(reason)")
+            #expect(reports[good.instanceID]?.state == .running)
+            #expect(await DockerTestEngine.health(port: 39113) == 200)
+        }
+    }
+
+    @Test func theProtocolTravelsAsSnakeCaseJSON() throws {
+        let desired = DesiredState(
+            toolboxID: UUID(),
+            instances: [
+                DesiredInstance(
+                    instanceID: UUID(), name: "a", image: "i", version: "1", containerPort: 8080, hostPort: 29000, memoryMB: 64, cpuLimit: 0.5,
+                    desired: .absent)
+            ])
+        let json = String(decoding: try ToolboxProtocolCoding.encoder().encode(desired), as: UTF8.self)
+        #expect(json.contains("\"toolbox_id\"") && json.contains("\"host_port\":29000") && json.contains("\"desired\":\"absent\""))
+        #expect(try ToolboxProtocolCoding.decoder().decode(DesiredState.self, from: Data(json.utf8)) == desired)
+        let beat = Heartbeat(
+            toolboxID: UUID(), agentVersion: "0.1.0", sentAt: Date(timeIntervalSince1970: 1_700_000_000),
+            health: HostHealth(load1: 0.5, memoryAvailableBytes: 1, diskAvailableBytes: 2, dockerReachable: true),
+            instances: [InstanceReport(instanceID: UUID(), containerID: "c", state: .error, hostPort: 1, imageDigest: "sha256:x", lastError: "boom")])
+        let text = String(decoding: try ToolboxProtocolCoding.encoder().encode(beat), as: UTF8.self)
+        #expect(text.contains("\"sent_at\":\"2023-11-14T22:13:20Z\"") && text.contains("\"docker_reachable\":true") && text.contains("\"last_error\":\"boom\""))
+        #expect(try ToolboxProtocolCoding.decoder().decode(Heartbeat.self, from: Data(text.utf8)) == beat)
+    }
+
+    /// A container of the echo image, labelled for `toolbox` (or not labelled at all), without a published port.
+    static func spec(_ name: String, toolbox: UUID?) -> ContainerSpec {
+        var labels: [String: String] = [:]
+        if let toolbox {
+            labels = ["agentbox.toolbox": toolbox.uuidString.lowercased(), "agentbox.instance": UUID().uuidString.lowercased()]
+        } else {
+            labels = ["agentbox.test": name]
+        }
+        return ContainerSpec(name: name, image: echo1, labels: labels, containerPort: 8080, hostPort: 0)
+    }
+}
+
+/// The local engine for tests: absent fails the test under CI=true and skips it otherwise; and cleanup by label.
+enum DockerTestEngine {
+    static let socket = ProcessInfo.processInfo.environment["AGENTBOX_DOCKER_SOCKET"] ?? "/var/run/docker.sock"
+
+    static func client() async -> DockerClient? {
+        let docker = DockerClient(socketPath: socket)
+        do {
+            try await docker.ping()
+            if try await docker.inspectImage(ReconcilerTests.echo1) == nil {
+                try await docker.pullImage(ReconcilerTests.echo1, auth: nil, progress: { _ in })
+            }
+            return docker
+        } catch {
+            if ProcessInfo.processInfo.environment["CI"] == "true" {
+                Issue.record("the Docker engine or the test registry is not available (\(error)); run scripts/test-services.sh start")
+            } else {
+                print("skipped: the Docker engine or the test registry is not available (\(error)); run scripts/test-services.sh start")
+            }
+            return nil
+        }
+    }
+
+    /// The name (and `agentbox.test` label) of a test's unlabelled container.
+    static func plainName(_ toolbox: UUID) -> String { "agentbox-test-plain-\(toolbox.uuidString.lowercased().prefix(8))" }
+
+    /// Runs `body`, then removes every container labelled for `toolboxes`, whether `body` failed or not.
+    static func cleaningUp(_ docker: DockerClient, toolboxes: [UUID], _ body: () async throws -> Void) async throws {
+        var failure: (any Error)?
+        do { try await body() } catch { failure = error }
+        for toolbox in toolboxes {
+            var left = (try? await docker.listContainers(labels: ["agentbox.toolbox": toolbox.uuidString.lowercased()], all: true)) ?? []
+            left += (try? await docker.listContainers(labels: ["agentbox.test": plainName(toolbox)], all: true)) ?? []
+            for container in left { try? await docker.removeContainer(container.id, force: true) }
+        }
+        if let failure { throw failure }
+    }
+
+    /// The status of `GET /health` on a loopback port, trying for a few seconds; 0 when nothing answers.
+    static func health(port: Int, attempts: Int = 40) async -> Int {
+        for attempt in 0..<attempts {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/health")!)
+            request.timeoutInterval = 2
+            if let (_, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse {
+                return http.statusCode
+            }
+            if attempt + 1 < attempts { try? await Task.sleep(for: .milliseconds(250)) }
+        }
+        return 0
+    }
+}

@@ -36,7 +36,7 @@ struct CLIClientTests {
             child.standardInput = stdin
             child.standardOutput = output
             child.standardError = output
-            try launch(child)
+            try child.run()
             stdin.fileHandleForWriting.write(Data(input.utf8))
             try stdin.fileHandleForWriting.close()
             await process.waitForExit(child)

@@ -115,7 +115,7 @@ struct AuditVerifyCommandTests {
         let drops = folder.appending("drops.sql")
         try writeFile(atPath: drops, contents: nil)
         sqlite.standardOutput = FileHandle(forWritingAtPath: drops)
-        try launch(sqlite)
+        try sqlite.run()
         sqlite.waitUntilExit()
         let edit = Process()
         edit.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
@@ -123,7 +123,7 @@ struct AuditVerifyCommandTests {
             folder.appending("data/agentbox.sqlite"),
             try String(contentsOfFile: drops, encoding: .utf8) + "UPDATE audit_log SET target_id = 'forged' WHERE seq = 2;",
         ]
-        try launch(edit)
+        try edit.run()
         edit.waitUntilExit()
         #expect(edit.terminationStatus == 0)
 

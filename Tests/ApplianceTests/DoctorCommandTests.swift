@@ -143,7 +143,7 @@ struct DoctorCommandTests {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         process.arguments = [database, sql]
         process.standardOutput = FileHandle(forWritingAtPath: output)
-        try launch(process)
+        try process.run()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         return try String(contentsOfFile: output, encoding: .utf8)

@@ -59,7 +59,7 @@ struct OpenAPITests {
         ]
         process.standardOutput = FileHandle(forWritingAtPath: log)
         process.standardError = FileHandle(forWritingAtPath: log)
-        try launch(process)
+        try process.run()
         process.waitUntilExit()
         let output = try String(contentsOfFile: log, encoding: .utf8)
         #expect(process.terminationStatus == 0, "openapi-spec-validator: \(output)")

@@ -43,7 +43,7 @@ struct LoopbackServer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, ready] + (unix ? [socket] : [])
-        try launch(process)
+        try process.run()
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if let text = try? String(contentsOfFile: ready, encoding: .utf8), text.hasSuffix("\n"), let port = Int(text.dropLast()) {

@@ -1,6 +1,5 @@
 import Foundation
 import JSONSchema
-import TestSupport
 import Testing
 
 /// The validator agrees with Python's `jsonschema` (Draft202012Validator with its format checker)
@@ -130,7 +129,7 @@ struct DifferentialTests {
         defer { try? FileManager.default.removeItem(at: errors) }
         process.standardOutput = output
         process.standardError = try FileHandle(forWritingTo: errors)
-        try launch(process)
+        try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let printed = String(decoding: data, as: UTF8.self)

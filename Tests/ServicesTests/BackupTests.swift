@@ -214,7 +214,7 @@ struct BackupTests {
         let sqlite = Process()
         sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         sqlite.arguments = [file, "INSERT INTO grdb_migrations (identifier) VALUES ('999_from_the_future');"]
-        try launch(sqlite)
+        try sqlite.run()
         sqlite.waitUntilExit()
         #expect(sqlite.terminationStatus == 0)
 

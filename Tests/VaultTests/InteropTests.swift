@@ -21,7 +21,7 @@ struct InteropTests {
         process.arguments = ["python3", Self.script, test.directory.databasePath, test.directory.defaultKeyFilePath, credential.id.uuidString.lowercased()]
         process.standardOutput = FileHandle(forWritingAtPath: output)
         process.standardError = FileHandle(forWritingAtPath: output)
-        try launch(process)
+        try process.run()
         process.waitUntilExit()
 
         let printed = try String(contentsOfFile: output, encoding: .utf8)

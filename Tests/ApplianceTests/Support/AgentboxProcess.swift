@@ -42,7 +42,7 @@ struct AgentboxProcess {
             .merging(environment) { $1 }
         process.standardOutput = handle
         process.standardError = handle
-        try launch(process)
+        try process.run()
         return (process, log)
     }
 

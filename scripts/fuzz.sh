@@ -33,7 +33,9 @@ status=0
 schemathesis run "http://127.0.0.1:$port/api/v1/openapi.json" \
   --header "Authorization: Bearer $user" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-time "$seconds" --workers 2 --request-timeout 10 --suppress-health-check all || status=$?
+  --max-time "$seconds" --workers 2 --request-timeout 10 --suppress-health-check all \
+  --exclude-path /readyz || status=$?
+# /readyz answers 503 by design when a dependency (the Docker engine) is down; its own tests cover it.
 
 if grep -q "request failed" "$work/serve.log"; then
   echo "the server logged failed requests:" >&2

@@ -1,5 +1,5 @@
 # agentbox: the two commands a new user needs are `make run` and `make test`.
-.PHONY: run test fuzz bench-api deps test-deps build clean
+.PHONY: run test fuzz bench-api bench-deploy deps test-deps deb test-package build clean
 
 DATA_DIR ?= ./data
 
@@ -20,6 +20,10 @@ fuzz:
 bench-api:
 	scripts/bench-api.sh
 
+## bench-deploy: BENCH_N (10) deploys through agentbox, then as many `docker run -d`, one after another; times and ratio (not a test).
+bench-deploy:
+	scripts/bench-deploy.sh
+
 ## deps: Debian packages needed to build and run.
 deps:
 	scripts/install-deps.sh run
@@ -28,8 +32,18 @@ deps:
 test-deps:
 	scripts/install-deps.sh test
 
+## deb: a release build (Swift runtime linked statically) packaged as agentbox_VERSION_amd64.deb, checked with lintian.
+deb:
+	scripts/install-deps.sh package
+	packaging/build-deb.sh
+
+## test-package: builds the .deb, installs it in a clean Debian 12 container (debootstrap) and checks the install.
+test-package:
+	scripts/install-deps.sh package-test
+	packaging/test-package.sh
+
 build: deps
 	swift build
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-release

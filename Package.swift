@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(name: "DockerHost", dependencies: ["HTTPClient"]),
         .target(name: "ToolboxProtocol"),
-        .target(name: "ToolboxAgent", dependencies: ["DockerHost", "ToolboxProtocol"]),
+        .target(name: "ToolboxAgent", dependencies: ["DockerHost", "HTTPClient", "ToolboxProtocol"]),
         .target(
             name: "Services",
             dependencies: ["Storage", "Vault", "JSONSchema", "HTTPClient", "ToolboxProtocol", .product(name: "Logging", package: "swift-log")]

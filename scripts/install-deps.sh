@@ -2,6 +2,8 @@
 # Installs what agentbox needs on Debian 12, and nothing that is already there.
 #   scripts/install-deps.sh run    build and run
 #   scripts/install-deps.sh test   build, run and test
+#   scripts/install-deps.sh package        build the Debian package and check it (`make deb`)
+#   scripts/install-deps.sh package-test   that, and install-test it in a Debian 12 container (`make test-package`)
 set -euo pipefail
 
 want=${1:-run}
@@ -9,9 +11,20 @@ run_packages=(pkg-config libsqlite3-dev libsodium-dev libcurl4-openssl-dev)
 # docker.io: the engine (dockerd) and CLI; docker-registry, busybox-static, apache2-utils (htpasswd), curl:
 # the registries and tool images of scripts/test-services.sh.
 test_packages=(sqlite3 python3 python3-nacl docker.io docker-registry busybox-static apache2-utils curl)
+# dpkg-dev (dpkg-shlibdeps), binutils (strip, readelf), lintian: packaging/build-deb.sh. debootstrap,
+# systemd (systemd-analyze) and, for the engine it may start, what scripts/test-services.sh needs:
+# packaging/test-package.sh.
+package_packages=(dpkg-dev binutils lintian)
+package_test_packages=(debootstrap systemd docker.io docker-registry busybox-static apache2-utils curl)
 
 packages=("${run_packages[@]}")
-[ "$want" = test ] && packages+=("${test_packages[@]}")
+case $want in
+  run) ;;
+  test) packages+=("${test_packages[@]}") ;;
+  package) packages+=("${package_packages[@]}") ;;
+  package-test) packages+=("${package_packages[@]}" "${package_test_packages[@]}") ;;
+  *) echo "usage: $0 run|test|package|package-test" >&2; exit 1 ;;
+esac
 
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)

@@ -6,6 +6,9 @@
 #   scripts/test-services.sh status   exit 0 when the engine and both registries answer
 #   scripts/test-services.sh stop     stops what `start` started, and removes containers left by tests of this run
 #   scripts/test-services.sh env      prints the variables the tests read, as shell assignments
+#   scripts/test-services.sh engine-stop | engine-start
+#                                     stops / starts again the engine that `start` started (the engine-outage
+#                                     test); refuses to stop an engine it did not start
 # State (pid files, logs, registry storage, the private registry's password) lives in
 # ${AGENTBOX_TEST_SERVICES:-/tmp/agentbox-test-services}.
 set -euo pipefail
@@ -33,6 +36,21 @@ alive() {
   [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }
 
+# spawn LOG COMMAND...: starts a service in the background (its pid in $!) in its own session, so it outlives this
+# script and no Ctrl-C meant for the tests reaches it, with its output in LOG and no inherited descriptor beyond
+# 0-2: a service holding a pipe of whoever ran this script (make, a test's Process) would keep that caller waiting.
+spawn() {
+  local log=$1 fd
+  shift
+  (
+    for fd in /proc/"$BASHPID"/fd/*; do
+      fd=${fd##*/}
+      if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid "$@" >"$log" 2>&1 </dev/null
+  ) &
+}
+
 start_engine() {
   if engine_answers; then
     log "docker engine: reused ($socket)"
@@ -42,8 +60,7 @@ start_engine() {
   if alive "$state/dockerd.pid"; then
     fail "the dockerd started earlier (pid $(cat "$state/dockerd.pid")) does not answer on $socket; see $state/dockerd.log"
   fi
-  # setsid: the engine outlives this script and is not hit by a Ctrl-C meant for the tests.
-  setsid dockerd >"$state/dockerd.log" 2>&1 </dev/null 9>&- &
+  spawn "$state/dockerd.log" dockerd
   echo $! >"$state/dockerd.pid"
   for _ in $(seq 1 120); do
     engine_answers && { log "docker engine: started (pid $(cat "$state/dockerd.pid"), log $state/dockerd.log)"; return; }
@@ -76,7 +93,7 @@ start_registry() {
       echo "auth: {htpasswd: {realm: agentbox-test, path: $htpasswd}}"
     fi
   } >"$state/$name/config.yml"
-  setsid docker-registry serve "$state/$name/config.yml" >"$state/$name.log" 2>&1 </dev/null 9>&- &
+  spawn "$state/$name.log" docker-registry serve "$state/$name/config.yml"
   echo $! >"$state/$name.pid"
   for _ in $(seq 1 100); do
     [ "$(registry_status "$address")" = "$expected" ] && { log "registry $name on $address: started (pid $(cat "$state/$name.pid"))"; return; }
@@ -188,6 +205,17 @@ stop() {
   rm -f "$state/run-id"
 }
 
+engine_stop() {
+  alive "$state/dockerd.pid" || fail "no Docker engine started by this script runs; refusing to stop one it did not start"
+  local pid
+  pid=$(cat "$state/dockerd.pid")
+  kill "$pid"
+  for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -0 "$pid" 2>/dev/null && fail "dockerd (pid $pid) did not stop within 30 s"
+  rm -f "$state/dockerd.pid"
+  log "docker engine: stopped (pid $pid)"
+}
+
 status() {
   engine_answers && [ "$(registry_status "$open_registry")" = 200 ] && [ "$(registry_status "$private_registry")" = 401 ]
 }
@@ -198,6 +226,8 @@ print_env() {
   echo "export AGENTBOX_TEST_REGISTRY_USER=$registry_user"
   echo "export AGENTBOX_TEST_REGISTRY_PASSWORD_FILE=$state/registry-password"
   [ -f "$state/run-id" ] && echo "export AGENTBOX_TEST_RUN_ID=$(cat "$state/run-id")"
+  # The engine-outage test may stop and start only an engine this script started.
+  alive "$state/dockerd.pid" && echo "export AGENTBOX_TEST_ENGINE_CONTROL=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
   return 0
 }
 
@@ -210,7 +240,17 @@ case ${1:-} in
     flock 9
     "$1"
     ;;
+  engine-stop)
+    exec 9>"$state/lock"
+    flock 9
+    engine_stop
+    ;;
+  engine-start)
+    exec 9>"$state/lock"
+    flock 9
+    start_engine
+    ;;
   status) status ;;
   env) print_env ;;
-  *) fail "usage: $0 start|stop|status|env" ;;
+  *) fail "usage: $0 start|stop|status|env|engine-stop|engine-start" ;;
 esac

@@ -33,6 +33,11 @@ extension DockerClient {
             expect: [204], "docker restart \(id)")
     }
 
+    /// Renames a container; a name taken by another container is `.conflict`.
+    public func renameContainer(_ id: String, to name: String) async throws(DockerError) {
+        try await call(.post, "/containers/\(URLText.pathPart(id))/rename", query: [("name", name)], expect: [204], "docker rename \(id) \(name)")
+    }
+
     /// Sends a signal (`KILL` by default) to a running container; one that does not run is `.conflict`.
     public func killContainer(_ id: String, signal: String = "KILL") async throws(DockerError) {
         try await call(.post, "/containers/\(URLText.pathPart(id))/kill", query: [("signal", signal)], expect: [204], "docker kill \(id)")

@@ -52,6 +52,15 @@ extension DockerClient {
         if Task.isCancelled { throw DockerError(.cancelled, "\(operation): cancelled") }
     }
 
+    /// Removes a local image reference (`DELETE /images/{name}`); false when there was none. An image that a
+    /// container uses is `.conflict` unless `force`.
+    @discardableResult
+    public func removeImage(_ reference: String, force: Bool = false) async throws(DockerError) -> Bool {
+        let response = try await call(
+            .delete, "/images/\(URLText.pathPart(reference))", query: [("force", force ? "1" : "0")], expect: [200, 404], "docker rmi \(reference)")
+        return response.status == 200
+    }
+
     /// The local image of that reference (`GET /images/{name}/json`), or nil when there is none.
     public func inspectImage(_ reference: String) async throws(DockerError) -> ImageInfo? {
         let operation = "docker image inspect \(reference)"

@@ -16,6 +16,8 @@ public struct ControlPlane: Sendable {
     public let credentials: CredentialService
     /// The backend's side of the backend-to-DTMA protocol: desired states and heartbeats.
     public let toolboxControl: ToolboxControl
+    /// Logins for private image registries.
+    public let registries: RegistryCredentialService
 
     /// The admin's choices that shape the rules.
     public struct Configuration: Sendable {
@@ -23,10 +25,13 @@ public struct ControlPlane: Sendable {
         public var portRange: ClosedRange<Int>
         /// Who may create local toolboxes.
         public var localToolboxes: LocalToolboxPolicy
+        /// The local Docker engine's socket, checked before a local toolbox is created; nil when no local DTMA runs.
+        public var dockerSocket: String?
 
-        public init(portRange: ClosedRange<Int> = PortLeases.defaultRange, localToolboxes: LocalToolboxPolicy = .everyone) {
+        public init(portRange: ClosedRange<Int> = PortLeases.defaultRange, localToolboxes: LocalToolboxPolicy = .everyone, dockerSocket: String? = nil) {
             self.portRange = portRange
             self.localToolboxes = localToolboxes
+            self.dockerSocket = dockerSocket
         }
     }
 
@@ -40,11 +45,15 @@ public struct ControlPlane: Sendable {
         users = UserService(database: backend.database, tokens: tokens, audit: audit)
         agents = AgentService(database: backend.database, tokens: tokens, audit: audit)
         catalog = CatalogService(database: backend.database, audit: audit)
-        toolboxes = ToolboxService(database: backend.database, tokens: tokens, audit: audit, localToolboxes: configuration.localToolboxes)
-        instances = InstanceService(database: backend.database, audit: audit, ports: PortLeases(range: configuration.portRange))
+        let signals = ToolboxSignals()
+        toolboxes = ToolboxService(
+            database: backend.database, tokens: tokens, audit: audit, localToolboxes: configuration.localToolboxes,
+            engine: configuration.dockerSocket.map { DockerProbe(socketPath: $0) }, signals: signals)
+        instances = InstanceService(database: backend.database, audit: audit, ports: PortLeases(range: configuration.portRange), signals: signals)
         toolbelts = ToolbeltService(database: backend.database, audit: audit)
         credentials = CredentialService(database: backend.database, vault: backend.vault, audit: audit)
-        toolboxControl = ToolboxControl(database: backend.database, audit: audit)
+        toolboxControl = ToolboxControl(database: backend.database, vault: backend.vault, audit: audit, signals: signals)
+        registries = RegistryCredentialService(database: backend.database, vault: backend.vault, audit: audit)
     }
 
     /// Audit records, newest first: all for an admin, a user's own actions otherwise.

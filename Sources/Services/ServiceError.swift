@@ -13,6 +13,7 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
             case conflict = "conflict"
             case invalidState = "invalid_state"
             case unprocessable = "unprocessable"
+            case unavailable = "unavailable"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -37,6 +38,8 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
         public static let invalidState = Code(.invalidState)
         /// Well-formed input that breaks a rule (e.g. a config that does not match the tool's schema).
         public static let unprocessable = Code(.unprocessable)
+        /// Something the request needs does not answer now (e.g. the Docker engine); retrying later may work.
+        public static let unavailable = Code(.unavailable)
 
         public var description: String { value.rawValue }
     }

@@ -8,10 +8,15 @@ import ToolboxProtocol
 /// Only containers labelled `agentbox.toolbox=<this toolbox>` are ever listed, started, stopped or removed:
 /// several toolboxes (several users' local toolboxes, the DigitalOcean tests) share one engine. One
 /// instance's failure becomes that instance's `error` report with Docker's own message and never stops
-/// the others. Passes of one reconciler run one at a time.
+/// the others. Passes of one reconciler run one at a time. A container found with the instance's labels
+/// is adopted, never duplicated: after a crash of the appliance the next pass carries on where it stopped.
 public actor Reconciler {
     /// The version the agent reports in its heartbeats.
     public static let agentVersion = "0.1.0"
+
+    /// Receives what the reconciler does to an instance's container, in order: (instance id, kind, message).
+    /// Kinds: `pull`, `created`, `started`, `stopped`, `removed`, `crashed`, `restart`, `upgrade`, `rollback`, `error`.
+    public typealias EventSink = @Sendable (UUID, String, String) -> Void
 
     public let toolboxID: UUID
     let docker: DockerClient
@@ -19,14 +24,33 @@ public actor Reconciler {
     let settleTime: Duration
     /// Seconds Docker waits for a container to stop before killing it.
     let stopTimeout: Int
+    /// How long an upgraded container has to answer `GET /health` before the upgrade is rolled back.
+    let healthTimeout: Duration
+    let events: EventSink
+    private let health = ToolHealthCheck()
     private var current: Task<Heartbeat, Never>?
+    /// Crash restarts per instance, and when the next one is due.
+    private var backoff: [UUID: CrashBackoff] = [:]
+    private var dueRestarts: [UUID: ContinuousClock.Instant] = [:]
+    /// The goal of each instance in the previous pass: a container that stopped while it was meant to run crashed.
+    private var lastGoal: [UUID: DesiredInstance.Goal] = [:]
+    /// A note that stays on an instance's running reports until its goal changes: why its last upgrade was rolled back.
+    private var notes: [UUID: String] = [:]
 
-    public init(toolboxID: UUID, docker: DockerClient, settleTime: Duration = .milliseconds(700), stopTimeout: Int = 5) {
+    public init(
+        toolboxID: UUID, docker: DockerClient, settleTime: Duration = .milliseconds(700), stopTimeout: Int = 5,
+        healthTimeout: Duration = .seconds(20), events: @escaping EventSink = { _, _, _ in }
+    ) {
         self.toolboxID = toolboxID
         self.docker = docker
         self.settleTime = settleTime
         self.stopTimeout = stopTimeout
+        self.healthTimeout = healthTimeout
+        self.events = events
     }
+
+    /// The earliest moment a crashed container waits for: a pass should run then.
+    public var nextDueRestart: ContinuousClock.Instant? { dueRestarts.values.min() }
 
     /// Converges once and reports. A pass asked for while another runs waits for it, then runs with its own desired state.
     public func converge(_ desired: DesiredState) async -> Heartbeat {
@@ -61,12 +85,16 @@ public actor Reconciler {
         for instance in desired.instances {
             let key = ContainerNaming.value(instance.instanceID)
             wanted.insert(key)
-            reports.append(await reconcile(instance, found: byInstance[key] ?? []))
+            let report = await reconcile(instance, found: byInstance[key] ?? [])
+            lastGoal[instance.instanceID] = instance.desired
+            reports.append(report)
         }
         // Orphans: labelled for this toolbox, owned by no desired instance.
         for (key, orphans) in byInstance where !wanted.contains(key) {
             for orphan in orphans { try? await docker.removeContainer(orphan.id, force: true) }
         }
+        let ids = Set(desired.instances.map(\.instanceID))
+        for id in lastGoal.keys where !ids.contains(id) { forget(id) }
         return heartbeat(reachable: true, reports: reports)
     }
 
@@ -76,89 +104,249 @@ public actor Reconciler {
             instances: reports)
     }
 
+    private func forget(_ id: UUID) {
+        lastGoal[id] = nil
+        backoff[id] = nil
+        dueRestarts[id] = nil
+        notes[id] = nil
+    }
+
     /// Makes one instance's container match its goal; any Docker error becomes the instance's `error` report.
     private func reconcile(_ instance: DesiredInstance, found: [ContainerSummary]) async -> InstanceReport {
-        let name = ContainerNaming.containerName(instanceName: instance.name, instanceID: instance.instanceID)
+        let id = instance.instanceID
+        if instance.desired != .running {
+            backoff[id] = nil
+            dueRestarts[id] = nil
+            notes[id] = nil
+        }
+        if instance.desired == .running && found.contains(where: { $0.state == "removing" }) {
+            // Its name is still taken: the destroy event brings the next pass once the engine is done.
+            return InstanceReport(
+                instanceID: id, state: .restarting, hostPort: instance.hostPort, lastError: "waiting for the engine to finish removing a container")
+        }
         do {
-            // One container per instance: the one with the expected name and version; any other copy goes.
+            // One container per instance: the one of the desired version; during an upgrade also the one
+            // of the version to return to. Any other copy goes.
             var keep: ContainerSummary?
-            for container in found {
-                let matches = container.names.contains { $0 == name || $0 == "/" + name }
-                    && container.labels[ContainerNaming.version] == instance.version
-                if matches && keep == nil && instance.desired != .absent {
+            var previous: ContainerSummary?
+            // Running copies first, so a stopped duplicate is the one that goes; one the engine is removing
+            // already (its list lags behind a `docker rm`) is neither kept nor removed again.
+            for container in found.sorted(by: { Self.isRunning($0.state) && !Self.isRunning($1.state) }) where container.state != "removing" {
+                let version = container.labels[ContainerNaming.version]
+                if instance.desired != .absent && version == instance.version && keep == nil {
                     keep = container
+                } else if instance.desired == .running && version == instance.rollback?.version && previous == nil {
+                    previous = container
                 } else {
                     try await docker.removeContainer(container.id, force: true)
+                    events(id, "removed", "removed container \(container.id.prefix(12))")
                 }
             }
             switch instance.desired {
             case .absent:
-                return InstanceReport(instanceID: instance.instanceID, state: .absent)
+                return InstanceReport(instanceID: id, state: .absent)
             case .stopped:
-                guard let container = keep else {
-                    return InstanceReport(instanceID: instance.instanceID, state: .stopped, hostPort: instance.hostPort)
+                guard let container = keep else { return InstanceReport(instanceID: id, state: .stopped, hostPort: instance.hostPort) }
+                if Self.isRunning(container.state) {
+                    try await docker.stopContainer(container.id, timeout: stopTimeout)
+                    events(id, "stopped", "stopped container \(container.id.prefix(12))")
                 }
-                if Self.isRunning(container.state) { try await docker.stopContainer(container.id, timeout: stopTimeout) }
-                return InstanceReport(instanceID: instance.instanceID, containerID: container.id, state: .stopped, hostPort: instance.hostPort)
+                return InstanceReport(instanceID: id, containerID: container.id, state: .stopped, hostPort: instance.hostPort, version: instance.version)
             case .running:
-                if let container = keep, Self.isRunning(container.state) {
-                    return InstanceReport(
-                        instanceID: instance.instanceID, containerID: container.id, state: .running, hostPort: instance.hostPort,
-                        imageDigest: container.imageID)
-                }
-                let id: String
-                if let container = keep {
-                    id = container.id
+                var report: InstanceReport
+                if let previous, let rollback = instance.rollback {
+                    report = try await upgrade(instance, from: previous, to: keep, rollback: rollback)
+                } else if let container = keep, Self.isRunning(container.state) {
+                    report = try await restartIfAsked(instance, container)
                 } else {
-                    id = try await create(instance, name: name)
+                    report = try await start(instance, existing: keep)
                 }
-                try await docker.startContainer(id)
-                return try await settled(instance, containerID: id)
+                if report.state == .running && report.lastError == nil { report.lastError = notes[id] }
+                return report
             }
         } catch {
-            return InstanceReport(instanceID: instance.instanceID, state: .error, hostPort: instance.hostPort, lastError: Self.message(of: error))
+            let reason = Self.message(of: error)
+            events(id, "error", reason)
+            return InstanceReport(instanceID: id, state: .error, hostPort: instance.hostPort, lastError: reason)
         }
     }
 
-    /// Pulls the image when the engine lacks it, then creates the container: published on 127.0.0.1 at the
-    /// leased port, labelled, limited, without new privileges.
-    private func create(_ instance: DesiredInstance, name: String) async throws -> String {
-        if try await docker.inspectImage(instance.image) == nil {
-            try await docker.pullImage(instance.image, auth: nil, progress: { _ in })
+    /// Starts an instance's container, creating it first when there is none. A container that stopped while it was
+    /// meant to run has crashed: it is started again after its back-off, and given up as `error` after too many tries.
+    private func start(_ instance: DesiredInstance, existing: ContainerSummary?) async throws -> InstanceReport {
+        let id = instance.instanceID
+        let crashed = existing != nil && lastGoal[id] == .running
+        var record = backoff[id] ?? CrashBackoff()
+        if crashed {
+            let now = ContinuousClock.now
+            record.crashed(now: now)
+            let exit = await exitDescription(existing?.id)
+            if record.exhausted {
+                forget(id)
+                let reason = "the container crashed \(CrashBackoff.maximumRestarts + 1) times in a row; it is left stopped (last: \(exit))"
+                events(id, "error", reason)
+                return InstanceReport(instanceID: id, containerID: existing?.id, state: .error, hostPort: instance.hostPort, version: instance.version, lastError: reason)
+            }
+            let due = record.nextStart(now: now)
+            if due > now {
+                let reason = "\(exit); restart \(record.restarts + 1) of \(CrashBackoff.maximumRestarts) in \(Self.seconds(due - now))"
+                if dueRestarts[id] == nil { events(id, "crashed", reason) }
+                backoff[id] = record
+                dueRestarts[id] = due
+                return InstanceReport(
+                    instanceID: id, containerID: existing?.id, state: .restarting, hostPort: instance.hostPort, version: instance.version, lastError: reason)
+            }
+            events(id, "crashed", "\(exit); restarting now (\(record.restarts + 1) of \(CrashBackoff.maximumRestarts))")
+            record.restarted(now: now)
+            backoff[id] = record
+        } else {
+            backoff[id] = nil
+        }
+        dueRestarts[id] = nil
+        let containerID: String
+        if let existing { containerID = existing.id } else { containerID = try await create(instance, image: instance.image, version: instance.version) }
+        try await docker.startContainer(containerID)
+        events(id, "started", "started container \(containerID.prefix(12)) on 127.0.0.1:\(instance.hostPort)")
+        return try await settled(instance, containerID: containerID, version: instance.version, failure: crashed ? .restarting : .error)
+    }
+
+    /// A running container that started before the user's restart request is restarted.
+    private func restartIfAsked(_ instance: DesiredInstance, _ container: ContainerSummary) async throws -> InstanceReport {
+        if let asked = instance.restartRequestedAt, let info = try await docker.inspectContainer(container.id),
+            let started = info.state.startedAt, started < asked
+        {
+            try await docker.restartContainer(container.id, timeout: stopTimeout)
+            events(instance.instanceID, "restart", "restarted container \(container.id.prefix(12)) as asked")
+            return try await settled(instance, containerID: container.id, version: instance.version, failure: .error)
+        }
+        return InstanceReport(
+            instanceID: instance.instanceID, containerID: container.id, state: .running, hostPort: instance.hostPort, imageDigest: container.imageID,
+            version: instance.version)
+    }
+
+    /// Moves an instance to its new version: the old container steps aside (stopped, renamed), the new one is
+    /// created on the same port and must run and answer `GET /health`; otherwise it goes and the old one runs again.
+    private func upgrade(
+        _ instance: DesiredInstance, from previous: ContainerSummary, to existing: ContainerSummary?, rollback: Rollback
+    ) async throws -> InstanceReport {
+        let id = instance.instanceID
+        let name = ContainerNaming.containerName(instanceName: instance.name, instanceID: id)
+        events(id, "upgrade", "upgrading from \(rollback.version) to \(instance.version)")
+        notes[id] = nil
+        if Self.isRunning(previous.state) { try await docker.stopContainer(previous.id, timeout: stopTimeout) }
+        if Self.hasName(previous, name) { try await docker.renameContainer(previous.id, to: name + "-previous") }
+        var newID = existing?.id
+        do {
+            let containerID: String
+            if let newID { containerID = newID } else { containerID = try await create(instance, image: instance.image, version: instance.version) }
+            newID = containerID
+            try await docker.startContainer(containerID)
+            let report = try await settled(instance, containerID: containerID, version: instance.version, failure: .error)
+            if report.state != .running { throw UpgradeFailure(reason: report.lastError ?? "the container did not stay up") }
+            if let failure = await health.waitUntilHealthy(hostPort: instance.hostPort, timeout: healthTimeout) {
+                throw UpgradeFailure(reason: "the new container did not become healthy: \(failure)")
+            }
+            try await docker.removeContainer(previous.id, force: true)
+            events(id, "upgrade", "upgraded to \(instance.version); container \(containerID.prefix(12)) answers /health")
+            return report
+        } catch {
+            let reason = Self.message(of: error)
+            if let newID { try? await docker.removeContainer(newID, force: true) }
+            try await docker.renameContainer(previous.id, to: name)
+            try await docker.startContainer(previous.id)
+            let note = "upgrade to \(instance.version) failed: \(reason); rolled back to \(rollback.version)"
+            events(id, "rollback", note)
+            notes[id] = note
+            var report = try await settled(instance, containerID: previous.id, version: rollback.version, failure: .error)
+            if report.state == .running { report.lastError = note }
+            return report
+        }
+    }
+
+    /// Why an upgrade is abandoned.
+    struct UpgradeFailure: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { reason }
+    }
+
+    /// Pulls the image when the engine lacks it (with the registry login, reporting progress), then creates the
+    /// container: published on 127.0.0.1 at the leased port, labelled, limited, without new privileges.
+    private func create(_ instance: DesiredInstance, image: String, version: String) async throws -> String {
+        let id = instance.instanceID
+        if try await docker.inspectImage(image) == nil {
+            events(id, "pull", "pulling \(image)")
+            let started = ContinuousClock.now
+            let meter = PullMeter()
+            let sink = events
+            let auth = instance.registryAuth.map { RegistryAuth(username: $0.username, password: $0.password, serveraddress: $0.serverAddress) }
+            try await docker.pullImage(image, auth: auth, progress: { progress in
+                if let line = meter.update(progress) { sink(id, "pull", line) }
+            })
+            events(id, "pull", "pulled \(image) in \(Self.seconds(ContinuousClock.now - started))")
         }
         let spec = ContainerSpec(
-            name: name, image: instance.image,
+            name: ContainerNaming.containerName(instanceName: instance.name, instanceID: id), image: image,
             labels: [
-                ContainerNaming.toolbox: ContainerNaming.value(toolboxID), ContainerNaming.instance: ContainerNaming.value(instance.instanceID),
-                ContainerNaming.version: instance.version,
+                ContainerNaming.toolbox: ContainerNaming.value(toolboxID), ContainerNaming.instance: ContainerNaming.value(id),
+                ContainerNaming.version: version,
             ],
             containerPort: instance.containerPort, hostIP: "127.0.0.1", hostPort: instance.hostPort,
             memoryBytes: instance.memoryMB.map { Int64($0) * 1024 * 1024 }, nanoCPUs: instance.cpuLimit.map { Int64($0 * 1_000_000_000) },
             restartPolicy: .no)
-        return try await docker.createContainer(spec)
+        let containerID = try await docker.createContainer(spec)
+        Failpoint.afterContainerCreate.reach()
+        events(id, "created", "created container \(containerID.prefix(12)) from \(image)")
+        return containerID
     }
 
-    /// Waits a moment after a start: a container that exits at once is an `error` with its exit code and last log lines.
-    private func settled(_ instance: DesiredInstance, containerID: String) async throws -> InstanceReport {
+    /// Waits a moment after a start: a container that exits at once is reported in `failure` state (`error` for a
+    /// deploy, `restarting` for a crash restart) with its exit code and last log lines.
+    private func settled(
+        _ instance: DesiredInstance, containerID: String, version: String, failure: InstanceReport.State
+    ) async throws -> InstanceReport {
         try? await Task.sleep(for: settleTime)
         guard let info = try await docker.inspectContainer(containerID) else {
-            return InstanceReport(instanceID: instance.instanceID, state: .error, hostPort: instance.hostPort, lastError: "the container was removed while starting")
+            return InstanceReport(
+                instanceID: instance.instanceID, state: .error, hostPort: instance.hostPort, lastError: "the container was removed while starting")
         }
         if info.state.running {
             return InstanceReport(
-                instanceID: instance.instanceID, containerID: containerID, state: .running, hostPort: instance.hostPort, imageDigest: info.imageID)
+                instanceID: instance.instanceID, containerID: containerID, state: .running, hostPort: instance.hostPort, imageDigest: info.imageID,
+                version: version)
         }
-        var reason = "the container exited at once with code \(info.state.exitCode)"
+        let reason = await exitDescription(containerID, info: info)
+        events(instance.instanceID, failure == .error ? "error" : "crashed", reason)
+        return InstanceReport(
+            instanceID: instance.instanceID, containerID: containerID, state: failure, hostPort: instance.hostPort, imageDigest: info.imageID,
+            version: version, lastError: reason)
+    }
+
+    /// "the container exited with code 1: <engine error>; last output: <up to 5 lines>".
+    private func exitDescription(_ containerID: String?, info: ContainerInfo? = nil) async -> String {
+        guard let containerID else { return "the container is gone" }
+        var known = info
+        if known == nil { known = try? await docker.inspectContainer(containerID) }
+        guard let info = known else { return "the container is gone" }
+        var reason = "the container exited with code \(info.state.exitCode)"
+        if info.state.oomKilled { reason += " (out of memory)" }
         if !info.state.error.isEmpty { reason += ": \(info.state.error)" }
         if let logs = try? await docker.logs(containerID, tail: 5), !logs.isEmpty {
             reason += "; last output: \(logs.trimmingCharacters(in: .whitespacesAndNewlines))"
         }
-        return InstanceReport(
-            instanceID: instance.instanceID, containerID: containerID, state: .error, hostPort: instance.hostPort, imageDigest: info.imageID,
-            lastError: reason)
+        return reason
     }
 
     static func isRunning(_ state: String) -> Bool { state == "running" || state == "restarting" }
+
+    static func hasName(_ container: ContainerSummary, _ name: String) -> Bool {
+        container.names.contains { $0 == name || $0 == "/" + name }
+    }
+
+    /// `1.2 s`.
+    static func seconds(_ duration: Duration) -> String {
+        let tenths = Int((Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18) * 10 + 0.5)
+        return "\(tenths / 10).\(tenths % 10) s"
+    }
 
     /// Docker's own message when Docker said something, the error's description otherwise.
     static func message(of error: any Error) -> String {

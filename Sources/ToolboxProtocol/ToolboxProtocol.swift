@@ -47,10 +47,17 @@ public struct DesiredInstance: Codable, Sendable, Equatable {
     /// CPUs, e.g. 0.5.
     public var cpuLimit: Double?
     public var desired: Goal
+    /// A running container started before this time is restarted (the user asked for a restart then).
+    public var restartRequestedAt: Date?
+    /// During an upgrade: the version to return to when `version` does not become healthy.
+    public var rollback: Rollback?
+    /// The login for the image's registry, when it is private; sent to the engine only as `X-Registry-Auth`.
+    public var registryAuth: RegistryLogin?
 
     public init(
         instanceID: UUID, name: String, image: String, version: String, containerPort: Int, hostPort: Int,
-        memoryMB: Int? = nil, cpuLimit: Double? = nil, desired: Goal
+        memoryMB: Int? = nil, cpuLimit: Double? = nil, desired: Goal, restartRequestedAt: Date? = nil, rollback: Rollback? = nil,
+        registryAuth: RegistryLogin? = nil
     ) {
         self.instanceID = instanceID
         self.name = name
@@ -61,6 +68,9 @@ public struct DesiredInstance: Codable, Sendable, Equatable {
         self.memoryMB = memoryMB
         self.cpuLimit = cpuLimit
         self.desired = desired
+        self.restartRequestedAt = restartRequestedAt
+        self.rollback = rollback
+        self.registryAuth = registryAuth
     }
 
     enum CodingKeys: String, CodingKey {
@@ -73,6 +83,40 @@ public struct DesiredInstance: Codable, Sendable, Equatable {
         case memoryMB = "memory_mb"
         case cpuLimit = "cpu_limit"
         case desired
+        case restartRequestedAt = "restart_requested_at"
+        case rollback
+        case registryAuth = "registry_auth"
+    }
+}
+
+/// The version and image an upgrading instance returns to.
+public struct Rollback: Codable, Sendable, Equatable {
+    public var version: String
+    public var image: String
+
+    public init(version: String, image: String) {
+        self.version = version
+        self.image = image
+    }
+}
+
+/// A registry login for one pull. Its description hides the password, so it cannot reach a log by accident.
+public struct RegistryLogin: Codable, Sendable, Equatable, CustomStringConvertible {
+    public var serverAddress: String
+    public var username: String
+    public var password: String
+
+    public init(serverAddress: String, username: String, password: String) {
+        self.serverAddress = serverAddress
+        self.username = username
+        self.password = password
+    }
+
+    public var description: String { "RegistryLogin(\(username)@\(serverAddress), password hidden)" }
+
+    enum CodingKeys: String, CodingKey {
+        case serverAddress = "server_address"
+        case username, password
     }
 }
 
@@ -136,6 +180,8 @@ public struct InstanceReport: Codable, Sendable, Equatable {
         case error
         /// Being pulled, created or started.
         case deploying
+        /// Crashed after running and waiting out its back-off before the next start; see `lastError`.
+        case restarting
     }
 
     public var instanceID: UUID
@@ -143,17 +189,21 @@ public struct InstanceReport: Codable, Sendable, Equatable {
     public var state: State
     public var hostPort: Int?
     public var imageDigest: String?
-    /// Docker's own message for the last failure.
+    /// The version the container runs (its label); differs from the desired one after an upgrade was rolled back.
+    public var version: String?
+    /// Docker's own message for the last failure, or why an upgrade was rolled back.
     public var lastError: String?
 
     public init(
-        instanceID: UUID, containerID: String? = nil, state: State, hostPort: Int? = nil, imageDigest: String? = nil, lastError: String? = nil
+        instanceID: UUID, containerID: String? = nil, state: State, hostPort: Int? = nil, imageDigest: String? = nil, version: String? = nil,
+        lastError: String? = nil
     ) {
         self.instanceID = instanceID
         self.containerID = containerID
         self.state = state
         self.hostPort = hostPort
         self.imageDigest = imageDigest
+        self.version = version
         self.lastError = lastError
     }
 
@@ -163,6 +213,7 @@ public struct InstanceReport: Codable, Sendable, Equatable {
         case state
         case hostPort = "host_port"
         case imageDigest = "image_digest"
+        case version
         case lastError = "last_error"
     }
 }

@@ -83,6 +83,7 @@ struct IsolationMatrixTests {
     /// Routes that only an admin may call answer 403 to everyone else.
     private func isAdminOnly(_ method: String, _ path: String) -> Bool {
         (path.hasPrefix("/api/v1/catalog") && method != "GET") || (path.hasPrefix("/api/v1/users") && method != "GET")
+            || path.hasPrefix("/api/v1/registries")
     }
 
     /// A snapshot of Ada's rows as Ada reads them (times of use left out).
@@ -104,6 +105,7 @@ struct IsolationMatrixTests {
         let fixture = try await makeFixture(api, ada: ada.token)
         var ids = fixture
         ids.ids["users"] = ada.id
+        ids.ids["registry"] = "registry.example.com"
         let before = try await snapshot(api, ada: ada.token, fixture)
 
         let test = try await TestBackend.make()

@@ -54,4 +54,79 @@ struct ToolboxControlTests {
         #expect(try await bed.database.fetchAccountToolEnvironment(id: toolbox.id)?.reachability == .unreachable)
         #expect(try await control.desiredState(toolbox.id).instances.map(\.instanceID) == [bad.id])
     }
+
+    @Test func anUpgradeCarriesItsRollbackTargetAndTheReportSettlesItEitherWay() async throws {
+        let bed = try await CatalogTestBed.make()
+        let tool = try await bed.tool()
+        let toolbox = try await bed.toolbox(owner: bed.ada)
+        let control = bed.plane.toolboxControl
+        let web = try await bed.plane.instances.create(toolboxID: toolbox.id, toolID: tool.id, name: "web", config: nil, by: bed.ada)
+        try await control.ingest(beat(toolbox.id, [InstanceReport(instanceID: web.id, state: .running, version: "1.0.0")]))
+        let conflict = await #expect(throws: ServiceError.self) { _ = try await bed.plane.instances.upgrade(web.id, by: bed.ada) }
+        #expect(conflict?.code == .conflict && conflict?.message.contains("already runs") == true)
+
+        // The catalog moves on: the running instance keeps its own image until it is upgraded.
+        _ = try await bed.plane.catalog.update(tool.id, .init(dockerImageURL: "ghcr.io/acme/gmail:2.0.0", version: "2.0.0"), by: bed.admin)
+        #expect(try await control.desiredState(toolbox.id).instances.first?.image == tool.dockerImageURL)
+        let upgrading = try await bed.plane.instances.upgrade(web.id, by: bed.ada)
+        #expect(upgrading.version == "2.0.0" && upgrading.previousVersion == "1.0.0" && upgrading.imageRef == "ghcr.io/acme/gmail:2.0.0")
+        let again = await #expect(throws: ServiceError.self) { _ = try await bed.plane.instances.upgrade(web.id, by: bed.ada) }
+        #expect(again?.code == .invalidState)
+        let desired = try #require(try await control.desiredState(toolbox.id).instances.first)
+        #expect(desired.image == "ghcr.io/acme/gmail:2.0.0" && desired.rollback == Rollback(version: "1.0.0", image: tool.dockerImageURL))
+
+        // The toolbox rolled back: the instance is on 1.0.0 again, running, with the reason.
+        try await control.ingest(beat(toolbox.id, [
+            InstanceReport(instanceID: web.id, state: .running, version: "1.0.0", lastError: "upgrade to 2.0.0 failed: exited; rolled back to 1.0.0")
+        ]))
+        let rolledBack = try #require(try await bed.database.fetchAccountToolInstance(id: web.id))
+        #expect(rolledBack.version == "1.0.0" && rolledBack.imageRef == tool.dockerImageURL && rolledBack.previousVersion == nil)
+        #expect(rolledBack.statusOnToolbox == .running && rolledBack.statusDetail?.contains("rolled back") == true)
+        #expect(try await control.desiredState(toolbox.id).instances.first?.rollback == nil)
+
+        // A second try that works keeps the new version.
+        _ = try await bed.plane.instances.upgrade(web.id, by: bed.ada)
+        try await control.ingest(beat(toolbox.id, [InstanceReport(instanceID: web.id, state: .running, version: "2.0.0")]))
+        let upgraded = try #require(try await bed.database.fetchAccountToolInstance(id: web.id))
+        #expect(upgraded.version == "2.0.0" && upgraded.previousVersion == nil && upgraded.statusDetail == nil)
+        let actions = try await bed.audit(of: web.id).map(\.action)
+        #expect(actions.filter { $0.hasPrefix("instance.upgrade") } == ["instance.upgrade", "instance.upgrade_rolled_back", "instance.upgrade", "instance.upgraded"])
+
+        // Disabled in the catalog: no more upgrades, and the instance is flagged.
+        _ = try await bed.plane.catalog.update(tool.id, .init(version: "3.0.0", isEnabled: false), by: bed.admin)
+        let disabled = await #expect(throws: ServiceError.self) { _ = try await bed.plane.instances.upgrade(web.id, by: bed.ada) }
+        #expect(disabled?.code == .unprocessable)
+        #expect(try await bed.plane.instances.disabledTools(among: [upgraded]) == [tool.id])
+    }
+
+    @Test func restartsCrashNotesAndEventsReachTheDatabase() async throws {
+        let bed = try await CatalogTestBed.make()
+        let tool = try await bed.tool()
+        let toolbox = try await bed.toolbox(owner: bed.ada)
+        let control = bed.plane.toolboxControl
+        let web = try await bed.plane.instances.create(toolboxID: toolbox.id, toolID: tool.id, name: "web", config: nil, by: bed.ada)
+        try await control.ingest(beat(toolbox.id, [InstanceReport(instanceID: web.id, state: .running)]))
+
+        // A restart of a running instance is a marker the toolbox acts on, not a status change.
+        #expect(try await control.desiredState(toolbox.id).instances.first?.restartRequestedAt == nil)
+        let restarted = try await bed.plane.instances.request(.restart, web.id, by: bed.ada)
+        #expect(restarted.statusOnToolbox == .running && restarted.restartRequestedAt != nil)
+        #expect(try await control.desiredState(toolbox.id).instances.first?.restartRequestedAt == restarted.restartRequestedAt)
+
+        // A crash waiting for its restart leaves the instance running, with the reason; the next good report clears it.
+        try await control.ingest(beat(toolbox.id, [InstanceReport(instanceID: web.id, state: .restarting, lastError: "exited with code 1; restart 2 of 6 in 1.0 s")]))
+        let crashing = try #require(try await bed.database.fetchAccountToolInstance(id: web.id))
+        #expect(crashing.statusOnToolbox == .running && crashing.statusDetail?.contains("restart 2 of 6") == true)
+        try await control.ingest(beat(toolbox.id, [InstanceReport(instanceID: web.id, state: .running)]))
+        #expect(try await bed.database.fetchAccountToolInstance(id: web.id)?.statusDetail == nil)
+
+        // Events: stored in order, the oldest dropped beyond the limit, ignored for instances that are gone.
+        let many = (0..<(InstanceEvent.keptPerInstance + 5)).map { InstanceEvent(accountToolInstanceID: web.id, kind: "pull", message: "line \($0)") }
+        try await control.record(many + [InstanceEvent(accountToolInstanceID: UUID(), kind: "pull", message: "nobody")])
+        let kept = try await bed.plane.instances.events(web.id, after: nil, limit: PageRequest.maximumLimit, by: bed.ada)
+        #expect(kept.count == InstanceEvent.keptPerInstance && kept.first?.message == "line 5" && kept.last?.message == "line 204")
+        let newest = try #require(kept.last?.id)
+        #expect(try await bed.plane.instances.events(web.id, after: newest - 2, limit: 50, by: bed.ada).map(\.message) == ["line 203", "line 204"])
+        await #expect(throws: ServiceError.self) { _ = try await bed.plane.instances.events(web.id, after: nil, limit: 10, by: bed.bob) }
+    }
 }

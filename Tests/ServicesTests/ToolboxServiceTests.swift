@@ -2,6 +2,7 @@ import Foundation
 import Services
 import Storage
 import TestSupport
+import ToolboxProtocol
 import Testing
 
 /// Toolboxes: owned by their creator, local ones active at once, deprovisioned through the state machine.
@@ -113,9 +114,25 @@ struct ToolboxServiceTests {
         let permission = try await bed.database.insert(AgentToolCapabilityPermission(agentToolbeltItemID: item.id, capabilityName: "gmail_send", isAllowed: true))
         let credential = try await bed.test.credentials.store(Array("secret".utf8), type: "api_key", accountIdentifier: "a***@x.com", forItem: item.id)
 
-        let archived = try await bed.plane.toolboxes.deprovision(toolbox.id, cascade: true, by: bed.ada)
+        // The running instance has a container: the toolbox waits, deprovisioning, for its DTMA to remove it.
+        let leaving = try await bed.plane.toolboxes.deprovision(toolbox.id, cascade: true, by: bed.ada)
+        #expect(leaving.status == .deprovisioning)
+        #expect(try await bed.database.fetchAccountToolInstance(id: waiting.id) == nil)
+        #expect(try await bed.database.fetchAccountToolInstance(id: running.id)?.statusOnToolbox == .pendingDelete)
+        let desired = try await bed.plane.toolboxControl.desiredState(toolbox.id)
+        #expect(desired.instances.map(\.desired) == [.absent])
+        #expect(try await bed.plane.toolboxControl.activeLocalToolboxIDs().contains(toolbox.id))
+        // An unreachable engine changes nothing; the DTMA's report that the container is gone finishes the job.
+        try await bed.plane.toolboxControl.ingest(
+            Heartbeat(toolboxID: toolbox.id, agentVersion: "t", sentAt: Date(), health: HostHealth(dockerReachable: false), instances: []))
+        #expect(try await bed.database.fetchAccountToolEnvironment(id: toolbox.id)?.status == .deprovisioning)
+        try await bed.plane.toolboxControl.ingest(
+            Heartbeat(
+                toolboxID: toolbox.id, agentVersion: "t", sentAt: Date(), health: HostHealth(dockerReachable: true),
+                instances: [InstanceReport(instanceID: running.id, state: .absent)]))
+        let archived = try #require(try await bed.database.fetchAccountToolEnvironment(id: toolbox.id))
         #expect(archived.status == .archived)
-        #expect(try await bed.database.fetchAccountToolEnvironment(id: toolbox.id) == archived)
+        #expect(try await !bed.plane.toolboxControl.activeLocalToolboxIDs().contains(toolbox.id))
         #expect(try await bed.database.fetchAccountToolInstances(accountToolEnvironmentID: toolbox.id).isEmpty)
         #expect(try await bed.database.fetchAgentToolbeltItem(id: item.id) == nil)
         #expect(try await bed.database.fetchAgentToolCapabilityPermission(id: permission.id) == nil)
@@ -126,7 +143,9 @@ struct ToolboxServiceTests {
         #expect(token.revokedAt != nil)
 
         let history = try await bed.audit(of: toolbox.id)
-        #expect(history.map(\.action) == ["toolbox.create", "toolbox.status", "toolbox.status", "toolbox.status", "toolbox.deprovision"])
+        #expect(history.map(\.action).filter { $0 != "toolbox.reachability" } == [
+            "toolbox.create", "toolbox.status", "toolbox.status", "toolbox.deprovision", "toolbox.status",
+        ])
         #expect(history.filter { $0.action == "toolbox.status" }.map(\.detailJSON) == [
             #"{"from":"active","name":"home","to":"pending_deprovision"}"#,
             #"{"from":"pending_deprovision","name":"home","to":"deprovisioning"}"#,

@@ -61,6 +61,16 @@ let validRow: [String: RowFactory] = [
                 version: "1"))
         return try PortLease(engine: "local", port: Int.random(in: 1024...65535), accountToolInstanceID: instance.id).databaseDictionary
     },
+    "registry_credentials": { _, _ in
+        try RegistryCredential(registry: unique("registry") + ".example.com", username: "ci", encryptedPassword: Data([1, 2, 3])).databaseDictionary
+    },
+    "instance_events": { test, chain in
+        let instance = try await test.database.insert(
+            AccountToolInstance(
+                accountToolEnvironmentID: chain.toolboxID, toolCatalogID: chain.toolID, instanceNameOnToolbox: unique("instance"),
+                version: "1"))
+        return try InstanceEvent(accountToolInstanceID: instance.id, kind: "pull", message: "pulling").databaseDictionary
+    },
 ]
 
 /// A row of `table` with `column` set to `value`; the token factory picks the owner column that `kind` needs.
@@ -138,6 +148,7 @@ let jsonColumns = [
 
 let foreignKeyColumns = [
     TableColumn("port_leases", "account_tool_instance_id"),
+    TableColumn("instance_events", "account_tool_instance_id"),
     TableColumn("agents", "user_id"),
     TableColumn("account_tool_environments", "user_id"),
     TableColumn("account_tool_environments", "dtma_bearer_token"),
@@ -162,7 +173,7 @@ let timeColumns: [TableColumn] = expectedColumns.keys.sorted().flatMap { table i
 }
 
 /// Every table keyed by a UUID `id`.
-let uuidKeyedTables = expectedColumns.keys.sorted().filter { !["vault_meta", "vault_keys", "port_leases"].contains($0) }
+let uuidKeyedTables = expectedColumns.keys.sorted().filter { !["vault_meta", "vault_keys", "port_leases", "instance_events"].contains($0) }
 
 struct ConstraintTests {
     // MARK: - Allowed values

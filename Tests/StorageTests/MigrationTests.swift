@@ -19,7 +19,7 @@ let expectedColumns: [String: Set<String>] = [
     "account_tool_instances": [
         "id", "account_tool_environment_id", "tool_catalog_id", "instance_name_on_toolbox", "status_on_toolbox",
         "port_mapping_json", "last_heartbeat_from_dtma", "version", "base_config_override_json", "created_at", "updated_at",
-        "status_detail",
+        "status_detail", "image_ref", "restart_requested_at", "previous_version", "previous_image_ref",
     ],
     "agent_toolbox_access": ["id", "agent_id", "account_tool_environment_id", "granted_at"],
     "agent_toolbelt_items": ["id", "agent_id", "account_tool_instance_id", "is_active_for_agent", "created_at", "updated_at"],
@@ -46,6 +46,8 @@ let expectedColumns: [String: Set<String>] = [
         "prev_hash", "hash",
     ],
     "port_leases": ["engine", "port", "account_tool_instance_id", "leased_at"],
+    "registry_credentials": ["id", "registry", "username", "encrypted_password", "created_at", "updated_at"],
+    "instance_events": ["id", "account_tool_instance_id", "at", "kind", "message"],
 ]
 
 struct MigrationTests {
@@ -82,8 +84,36 @@ struct MigrationTests {
 
         #expect(try await test.database.read(schema) == before)
         #expect(try test.database.schemaVersion() == versionBefore)
-        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases"])
+        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime"])
         try test.expectNoDanglingRows()
+    }
+
+    @Test func migration003GivesInstancesOfAnOlderDatabaseTheirCatalogImage() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("agentbox-m003-\(UUID().uuidString.lowercased())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = try AppDatabase.open(path: folder.appendingPathComponent("agentbox.sqlite").path)
+        try Migrator.databaseMigrator.migrate(database.writer, upTo: Migration002PortLeases.identifier)
+        #expect(try database.schemaVersion() == ["001_initial_schema", "002_port_leases"])
+        let user = try await database.insert(User(name: "ada"))
+        let toolbox = try await database.insert(AccountToolEnvironment(userID: user.id, name: "home", status: .active, provider: .local))
+        let tool = try await database.insert(
+            ToolCatalogEntry(
+                name: "mail", dockerImageURL: "ghcr.io/acme/mail:1", requiredCapabilitiesSchema: "{}", version: "1", containerPort: 8080))
+        try await database.write { db in
+            // The row as agentbox wrote it before migration 003 (no image_ref column yet).
+            try db.execute(
+                sql: """
+                    INSERT INTO account_tool_instances (id, account_tool_environment_id, tool_catalog_id, instance_name_on_toolbox,
+                        status_on_toolbox, version, created_at, updated_at) VALUES (?, ?, ?, 'web', 'running', '1', ?, ?)
+                    """,
+                arguments: [UUID().uuidString.lowercased(), toolbox.id.uuidString.lowercased(), tool.id.uuidString.lowercased(),
+                    Timestamp.string(from: Date()), Timestamp.string(from: Date())])
+        }
+        try database.migrate()
+        let instances = try await database.fetchAccountToolInstances(accountToolEnvironmentID: toolbox.id)
+        #expect(instances.map(\.imageRef) == ["ghcr.io/acme/mail:1"])
+        #expect(instances.first?.previousVersion == nil && instances.first?.restartRequestedAt == nil)
     }
 
     @Test func databaseOfANewerAgentboxIsRefused() async throws {
@@ -98,7 +128,7 @@ struct MigrationTests {
         #expect(error?.code == .newerSchema)
         #expect(error?.message.contains("999_future_feature") == true)
         #expect(error?.message.contains("newer agentbox") == true)
-        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases", "999_future_feature"])
+        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "999_future_feature"])
         let schemaAfter = try await reopened.read { db in
             try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
         }
@@ -134,7 +164,7 @@ struct MigrationTests {
         let created = try AppDatabase.open(path: missing)
         try created.migrate()
         #expect(FileManager.default.fileExists(atPath: missing))
-        #expect(try created.schemaVersion() == ["001_initial_schema", "002_port_leases"])
+        #expect(try created.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime"])
         try test.expectNoDanglingRows()
     }
 

@@ -3,6 +3,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Synchronization
 import Testing
 import ToolboxAgent
 import ToolboxProtocol
@@ -93,6 +94,47 @@ struct ReconcilerTests {
         }
     }
 
+    @Test func aContainerThatKeepsCrashingIsRestartedWithBackOffAndARestartRequestRestartsIt() async throws {
+        guard let docker = await DockerTestEngine.client() else { return }
+        let toolbox = UUID()
+        try await DockerTestEngine.cleaningUp(docker, toolboxes: [toolbox]) {
+            let events = EventLog()
+            let reconciler = Reconciler(toolboxID: toolbox, docker: docker, events: { _, kind, message in events.append(kind, message) })
+            var web = DesiredInstance(
+                instanceID: UUID(), name: "web", image: Self.echo1, version: "1", containerPort: 8080, hostPort: 39121, desired: .running)
+            let state = { DesiredState(toolboxID: toolbox, instances: [web]) }
+            let first = try #require(await reconciler.converge(state()).instances.first)
+            let id = try #require(first.containerID)
+            #expect(first.state == .running)
+
+            // First crash: started again at once.
+            try await docker.killContainer(id)
+            let again = try #require(await reconciler.converge(state()).instances.first)
+            #expect(again.state == .running && again.containerID == id, "\(again)")
+            // Second crash: the restart waits a second; the report says so and the instance is not given up.
+            try await docker.killContainer(id)
+            let waiting = try #require(await reconciler.converge(state()).instances.first)
+            #expect(waiting.state == .restarting, "\(waiting)")
+            #expect(waiting.lastError?.contains("exited with code 137") == true && waiting.lastError?.contains("restart 2 of 6 in 1.0 s") == true)
+            #expect(await reconciler.nextDueRestart != nil)
+            try await Task.sleep(for: .seconds(1.1))
+            let back = try #require(await reconciler.converge(state()).instances.first)
+            #expect(back.state == .running, "\(back)")
+            #expect(await reconciler.nextDueRestart == nil)
+            #expect(events.kinds.filter { $0 == "crashed" }.count == 3, "\(events.kinds)")
+
+            // A restart asked for after the container started restarts it; asking again with the same time does nothing.
+            let before = try #require(try await docker.inspectContainer(id)?.state.startedAt)
+            web.restartRequestedAt = Date()
+            let restarted = try #require(await reconciler.converge(state()).instances.first)
+            let after = try #require(try await docker.inspectContainer(id)?.state.startedAt)
+            #expect(restarted.state == .running && after > before)
+            _ = await reconciler.converge(state())
+            #expect(try await docker.inspectContainer(id)?.state.startedAt == after)
+            #expect(events.kinds.filter { $0 == "restart" }.count == 1)
+        }
+    }
+
     @Test func theProtocolTravelsAsSnakeCaseJSON() throws {
         let desired = DesiredState(
             toolboxID: UUID(),
@@ -174,4 +216,15 @@ enum DockerTestEngine {
         }
         return 0
     }
+}
+
+/// The events a reconciler emitted, in order.
+final class EventLog: Sendable {
+    private let entries = Mutex<[(kind: String, message: String)]>([])
+
+    func append(_ kind: String, _ message: String) {
+        entries.withLock { $0.append((kind, message)) }
+    }
+
+    var kinds: [String] { entries.withLock { $0.map(\.kind) } }
 }

@@ -50,12 +50,14 @@ struct ServeCommand: AsyncParsableCommand {
         guard let policy = LocalToolboxPolicy(rawValue: policyName) else {
             throw ValidationError("--local-toolboxes must be everyone or admins, not '\(policyName)'")
         }
-        let backend = try await data.openBackend(.create, label: "agentbox")
-        let plane = ControlPlane(backend: backend, configuration: .init(portRange: portRange, localToolboxes: policy))
-        let metrics = ServerMetrics()
-        MetricsSystem.bootstrap(metrics.factory)
         let interval = try reconcileInterval ?? environment["AGENTBOX_RECONCILE_INTERVAL"].map(Self.parseInterval) ?? 5
         guard interval >= 0 else { throw ValidationError("--reconcile-interval must be 0 (off) or more seconds") }
+        let backend = try await data.openBackend(.create, label: "agentbox")
+        // With the local DTMA on, a local toolbox is created only while the engine answers.
+        let plane = ControlPlane(
+            backend: backend, configuration: .init(portRange: portRange, localToolboxes: policy, dockerSocket: interval > 0 ? docker.path : nil))
+        let metrics = ServerMetrics()
+        MetricsSystem.bootstrap(metrics.factory)
         // The DTMA role of local toolboxes runs beside the server and stops with it.
         let dtma = interval > 0 ? Task {
             await LocalToolboxRunner(

@@ -60,6 +60,7 @@ struct APIError: Error {
         case .notFound: .notFound
         case .conflict, .invalidState, .dataDirectoryInUse: .conflict
         case .unprocessable: .unprocessableContent
+        case .unavailable: .serviceUnavailable
         default: .internalServerError
         }
     }

@@ -307,6 +307,16 @@ public enum ImageReference {
         return reference
     }
 
+    /// The registry an image is pulled from, as Docker decides: the first part of the name when it has a `.` or
+    /// a `:` or is `localhost`, Docker Hub (`docker.io`) otherwise. `127.0.0.1:5001/acme/mail:1` is from `127.0.0.1:5001`.
+    public static func registry(of reference: String) -> String {
+        let parts = reference.split(separator: "/", maxSplits: 1)
+        guard parts.count == 2, let first = parts.first, first.contains(".") || first.contains(":") || first == "localhost" else {
+            return "docker.io"
+        }
+        return String(first)
+    }
+
     /// Whether the whole reference matches ``pattern``.
     static func matches(_ reference: String) -> Bool {
         let body = String(pattern.dropFirst().dropLast())

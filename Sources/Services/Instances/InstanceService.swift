@@ -8,6 +8,7 @@ public struct InstanceService: Sendable {
     let database: AppDatabase
     let audit: AuditLog
     let ports: PortLeases
+    let signals: ToolboxSignals
 
     /// The longest instance name: it becomes part of a container name.
     public static let nameLimit = 63
@@ -28,7 +29,7 @@ public struct InstanceService: Sendable {
     public func create(toolboxID: UUID, toolID: UUID, name: String, config: JSONValue?, by principal: Principal) async throws -> AccountToolInstance {
         _ = try principal.requireUser()
         let name = try Self.name(name)
-        return try await database.transaction { [audit] tx in
+        let created = try await database.transaction { [audit] tx in
             let toolbox = try ToolboxService.visible(toolboxID, to: principal, in: tx)
             guard ToolboxStatusMachine.acceptsInstances(toolbox.status) else {
                 throw ServiceError(.invalidState, "toolbox \(toolbox.name) is \(toolbox.status.rawValue): it takes no new instances")
@@ -43,7 +44,7 @@ public struct InstanceService: Sendable {
             let overrides = try Self.config(config, for: tool)
             var instance = AccountToolInstance(
                 accountToolEnvironmentID: toolbox.id, toolCatalogID: tool.id, instanceNameOnToolbox: name,
-                statusOnToolbox: .pendingDeploy, version: tool.version, baseConfigOverrideJSON: overrides)
+                statusOnToolbox: .pendingDeploy, version: tool.version, baseConfigOverrideJSON: overrides, imageRef: tool.dockerImageURL)
             instance = try tx.insert(instance)
             // The row exists first so the lease can name it; the port is unique per Docker engine.
             let hostPort = try ports.lease(for: instance.id, engine: Self.engine(of: toolbox), in: tx)
@@ -55,6 +56,8 @@ public struct InstanceService: Sendable {
                 Self.event(principal, "instance.create", instance, detail: ["tool_id": tool.id.uuidString.lowercased(), "version": tool.version]), in: tx)
             return instance
         }
+        signals.changed(created.accountToolEnvironmentID)
+        return created
     }
 
     /// The Docker engine a toolbox's containers run on: the appliance's own for local toolboxes,
@@ -106,17 +109,80 @@ public struct InstanceService: Sendable {
         }
     }
 
-    /// Carries out a user's start, stop or restart: a status change the state machine allows, or a 409 naming both statuses.
+    /// Carries out a user's start, stop or restart: a status change the state machine allows, or a 409 naming both
+    /// statuses. A restart of a running instance sets its restart marker: the toolbox restarts a container started before it.
     public func request(_ request: InstanceStatusMachine.Request, _ id: UUID, by principal: Principal) async throws -> AccountToolInstance {
         _ = try principal.requireUser()
-        return try await database.transaction { [audit] tx in
+        let instance = try await database.transaction { [audit] tx in
             var instance = try Self.visible(id, to: principal, in: tx).instance
             let from = instance.statusOnToolbox
             if let target = try InstanceStatusMachine.target(of: request, from: from) {
                 try Self.move(&instance, to: target, by: principal, audit: audit, in: tx)
+            } else if request == .restart {
+                instance.restartRequestedAt = Timestamp.now()
+                instance.updatedAt = Timestamp.now()
+                try tx.update(instance)
             }
             try audit.append(Self.event(principal, "instance.\(request.rawValue)", instance, detail: ["from": from.rawValue]), in: tx)
             return instance
+        }
+        signals.changed(instance.accountToolEnvironmentID)
+        return instance
+    }
+
+    /// Moves an instance to its catalog tool's current version and image. A running instance keeps running on
+    /// its port while its toolbox swaps the container, and returns to the old version if the new one does not
+    /// become healthy; a stopped one runs the new version at its next start.
+    public func upgrade(_ id: UUID, by principal: Principal) async throws -> AccountToolInstance {
+        _ = try principal.requireUser()
+        let instance = try await database.transaction { [audit] tx in
+            var instance = try Self.visible(id, to: principal, in: tx).instance
+            guard [.running, .stopped].contains(instance.statusOnToolbox) else {
+                throw ServiceError(
+                    .invalidState, "instance \(instance.instanceNameOnToolbox) is \(instance.statusOnToolbox.rawValue); only running or stopped instances upgrade")
+            }
+            guard instance.previousVersion == nil else {
+                throw ServiceError(.invalidState, "instance \(instance.instanceNameOnToolbox) is already upgrading to \(instance.version); wait for it to finish")
+            }
+            guard let tool = try tx.fetch(ToolCatalogEntry.self, id: instance.toolCatalogID), tool.isEnabled else {
+                throw ServiceError(.unprocessable, "the catalog tool of instance \(instance.instanceNameOnToolbox) is disabled: it takes no upgrades")
+            }
+            let image = instance.imageRef ?? tool.dockerImageURL
+            guard tool.version != instance.version || tool.dockerImageURL != image else {
+                throw ServiceError(.conflict, "instance \(instance.instanceNameOnToolbox) already runs the catalog's version \(tool.version)")
+            }
+            let from = instance.version
+            if instance.statusOnToolbox == .running {
+                instance.previousVersion = from
+                instance.previousImageRef = image
+                instance.statusDetail = "upgrading from \(from) to \(tool.version)"
+            }
+            instance.version = tool.version
+            instance.imageRef = tool.dockerImageURL
+            instance.updatedAt = Timestamp.now()
+            try tx.update(instance)
+            try audit.append(Self.event(principal, "instance.upgrade", instance, detail: ["from": from, "to": tool.version]), in: tx)
+            return instance
+        }
+        signals.changed(instance.accountToolEnvironmentID)
+        return instance
+    }
+
+    /// An instance's recent events (what its toolbox did to its container), oldest first; `after` an event id for newer ones only.
+    public func events(_ id: UUID, after: Int64?, limit: Int, by principal: Principal) async throws -> [InstanceEvent] {
+        _ = try principal.requireUser()
+        return try await database.snapshot { tx in
+            let instance = try Self.visible(id, to: principal, in: tx).instance
+            return try tx.instanceEvents(instanceID: instance.id, after: after, limit: limit)
+        }
+    }
+
+    /// Which of these instances run a catalog tool that an admin has since disabled (they keep running; new deploys are refused).
+    public func disabledTools(among instances: [AccountToolInstance]) async throws -> Set<UUID> {
+        let ids = Set(instances.map(\.toolCatalogID))
+        guard !ids.isEmpty else { return [] }
+        return try await database.snapshot { tx in
+            Set(try ids.filter { id in try tx.fetch(ToolCatalogEntry.self, id: id).map { !$0.isEnabled } ?? false })
         }
     }
 
@@ -131,14 +197,17 @@ public struct InstanceService: Sendable {
     /// permissions and credentials. A running or deploying one waits for its toolbox to remove the container.
     public func delete(_ id: UUID, by principal: Principal) async throws -> Deletion {
         _ = try principal.requireUser()
-        return try await database.transaction { [audit] tx in
+        let (deletion, toolboxID) = try await database.transaction { [audit] tx in
             var instance = try Self.visible(id, to: principal, in: tx).instance
             let hasContainer = [.deploying, .running].contains(instance.statusOnToolbox)
             try Self.move(&instance, to: .pendingDelete, by: principal, audit: audit, in: tx)
-            if hasContainer { return .pending(instance) }
+            if hasContainer { return (Deletion.pending(instance), instance.accountToolEnvironmentID) }
             try Self.remove(instance, by: principal, audit: audit, in: tx)
-            return .removed
+            return (Deletion.removed, instance.accountToolEnvironmentID)
         }
+        // A removed row may leave a stopped container behind: its toolbox removes it as an orphan.
+        signals.changed(toolboxID)
+        return deletion
     }
 
     // MARK: - Rules
@@ -151,6 +220,11 @@ public struct InstanceService: Sendable {
             throw ServiceError(.notFound, "no tool instance has id \(id.uuidString.lowercased())")
         }
         return (instance, toolbox)
+    }
+
+    /// Whether an instance in `status` may have a container on its toolbox (every status once a deploy began).
+    static func mayHaveContainer(_ status: InstanceStatus) -> Bool {
+        status != .pendingDeploy
     }
 
     /// Changes an instance's status through the state machine, saving and auditing it.

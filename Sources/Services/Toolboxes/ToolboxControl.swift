@@ -1,6 +1,7 @@
 import Foundation
 import Storage
 import ToolboxProtocol
+import Vault
 
 /// The backend's side of the backend-to-DTMA protocol: the desired state of a toolbox, read from the
 /// database, and the ingestion of its agent's heartbeat, which moves each instance through the
@@ -8,47 +9,77 @@ import ToolboxProtocol
 /// call the same two functions.
 public struct ToolboxControl: Sendable {
     let database: AppDatabase
+    let vault: Vault
     let audit: AuditLog
+    /// Desired-state changes, for the DTMA side to act on at once.
+    public let signals: ToolboxSignals
 
-    public init(database: AppDatabase, audit: AuditLog) {
+    public init(database: AppDatabase, vault: Vault, audit: AuditLog, signals: ToolboxSignals) {
         self.database = database
+        self.vault = vault
         self.audit = audit
+        self.signals = signals
     }
 
-    /// The ids of the toolboxes whose DTMA runs inside this process: active local toolboxes, oldest first.
+    /// The ids of the toolboxes whose DTMA runs inside this process: active local toolboxes, and deprovisioning
+    /// ones until their containers are gone; oldest first.
     public func activeLocalToolboxIDs() async throws -> [UUID] {
         try await database.snapshot { tx in
             var ids: [UUID] = []
-            var offset = 0
-            while true {
-                let page = try tx.accountToolEnvironments(
-                    userID: nil, status: .active, provider: .local, name: nil, page: PageRequest(limit: PageRequest.maximumLimit, offset: offset))
-                ids += page.items.map(\.id)
-                offset += page.items.count
-                if page.items.isEmpty || offset >= page.total { return ids }
+            for status in [ToolboxStatus.active, .deprovisioning] {
+                var offset = 0
+                while true {
+                    let page = try tx.accountToolEnvironments(
+                        userID: nil, status: status, provider: .local, name: nil, page: PageRequest(limit: PageRequest.maximumLimit, offset: offset))
+                    ids += page.items.map(\.id)
+                    offset += page.items.count
+                    if page.items.isEmpty || offset >= page.total { break }
+                }
+            }
+            return ids
+        }
+    }
+
+    /// Stores what a toolbox's DTMA did to instances' containers; events of instances that are gone are dropped.
+    public func record(_ events: [InstanceEvent]) async throws {
+        try await database.transaction { tx in
+            var known: [UUID: Bool] = [:]
+            for event in events {
+                let id = event.accountToolInstanceID
+                if known[id] == nil { known[id] = try tx.fetch(AccountToolInstance.self, id: id) != nil }
+                if known[id] == true { try tx.append(event) }
             }
         }
     }
 
     /// What the toolbox should run: `pending_deploy`, `deploying` and `running` instances run; `stopped`
     /// and `error` ones do not (an instance in `error` waits for its user to start it again); `pending_delete`
-    /// and `deleting` ones must have no container. Instances without a leased port are left out.
+    /// and `deleting` ones must have no container, nor has any instance of a deprovisioning toolbox. Instances
+    /// without a leased port are left out. Each carries its image, restart marker, rollback target and, for a
+    /// private registry, the login (opened from the vault).
     public func desiredState(_ toolboxID: UUID) async throws -> DesiredState {
-        try await database.snapshot { tx in
-            guard try tx.fetch(AccountToolEnvironment.self, id: toolboxID) != nil else {
+        try await database.snapshot { [vault] tx in
+            guard let toolbox = try tx.fetch(AccountToolEnvironment.self, id: toolboxID) else {
                 throw ServiceError(.notFound, "no toolbox has id \(toolboxID.uuidString.lowercased())")
             }
+            let leaving = !ToolboxStatusMachine.acceptsInstances(toolbox.status)
             var tools: [UUID: ToolCatalogEntry] = [:]
             var desired: [DesiredInstance] = []
             for instance in try tx.accountToolInstances(accountToolEnvironmentID: toolboxID) {
                 guard let ports = Self.ports(of: instance) else { continue }
                 if tools[instance.toolCatalogID] == nil { tools[instance.toolCatalogID] = try tx.fetch(ToolCatalogEntry.self, id: instance.toolCatalogID) }
                 guard let tool = tools[instance.toolCatalogID] else { continue }
+                let image = instance.imageRef ?? tool.dockerImageURL
+                var rollback: Rollback?
+                if let version = instance.previousVersion, let previousImage = instance.previousImageRef {
+                    rollback = Rollback(version: version, image: previousImage)
+                }
                 desired.append(
                     DesiredInstance(
-                        instanceID: instance.id, name: instance.instanceNameOnToolbox, image: tool.dockerImageURL, version: instance.version,
+                        instanceID: instance.id, name: instance.instanceNameOnToolbox, image: image, version: instance.version,
                         containerPort: ports.container, hostPort: ports.host, memoryMB: tool.memoryLimitMB, cpuLimit: tool.cpuLimit,
-                        desired: Self.goal(of: instance.statusOnToolbox)))
+                        desired: leaving ? .absent : Self.goal(of: instance.statusOnToolbox), restartRequestedAt: instance.restartRequestedAt,
+                        rollback: rollback, registryAuth: try RegistryCredentialService.login(forImage: image, vault: vault, in: tx)))
             }
             return DesiredState(toolboxID: toolboxID, instances: desired)
         }
@@ -82,6 +113,10 @@ public struct ToolboxControl: Sendable {
                 instance.lastHeartbeatFromDTMA = heartbeat.sentAt
                 try tx.update(instance)
             }
+            let empty = try tx.accountToolInstances(accountToolEnvironmentID: toolbox.id).isEmpty
+            if toolbox.status == .deprovisioning && heartbeat.health.dockerReachable && empty {
+                try ToolboxService.finishDeprovision(&toolbox, by: principal, audit: audit, in: tx)
+            }
             let reachability: Reachability = heartbeat.health.dockerReachable ? .reachable : .unreachable
             if toolbox.reachability != reachability {
                 let from = toolbox.reachability
@@ -103,6 +138,7 @@ public struct ToolboxControl: Sendable {
         let move = { (instance: inout AccountToolInstance, status: InstanceStatus) in
             try InstanceService.move(&instance, to: status, by: principal, audit: audit, in: tx)
         }
+        try settleUpgrade(report, of: &instance, by: principal, audit: audit, in: tx)
         switch (report.state, instance.statusOnToolbox) {
         case (.deploying, .pendingDeploy):
             try move(&instance, .deploying)
@@ -113,6 +149,11 @@ public struct ToolboxControl: Sendable {
         case (.running, .deploying):
             instance.statusDetail = nil
             try move(&instance, .running)
+        case (.running, .running):
+            // A crash restart that held, or an upgrade's outcome: the note is the toolbox's latest word.
+            instance.statusDetail = report.lastError
+        case (.restarting, .running), (.restarting, .deploying):
+            instance.statusDetail = report.lastError
         case (.error, .pendingDeploy):
             try move(&instance, .deploying)
             instance.statusDetail = report.lastError ?? "the toolbox reported an error without a reason"
@@ -133,6 +174,29 @@ public struct ToolboxControl: Sendable {
             break
         }
         return false
+    }
+
+    /// Ends an upgrade once the toolbox reports on it: running the new version keeps it; running the old one
+    /// (the toolbox rolled back) returns the instance's version and image to the old ones. Audited either way.
+    private static func settleUpgrade(
+        _ report: InstanceReport, of instance: inout AccountToolInstance, by principal: Principal, audit: AuditLog, in tx: Transaction
+    ) throws {
+        guard let previous = instance.previousVersion, let reported = report.version, report.state == .running || report.state == .error else {
+            return
+        }
+        let upgraded = instance.version
+        if reported == previous {
+            instance.version = previous
+            instance.imageRef = instance.previousImageRef ?? instance.imageRef
+        } else if reported != upgraded {
+            return
+        }
+        instance.previousVersion = nil
+        instance.previousImageRef = nil
+        instance.updatedAt = Timestamp.now()
+        try tx.update(instance)
+        let action = reported == previous ? "instance.upgrade_rolled_back" : "instance.upgraded"
+        try audit.append(InstanceService.event(principal, action, instance, detail: ["from": previous, "to": upgraded]), in: tx)
     }
 
     /// The container and host ports of an instance's `port_mapping_json`.

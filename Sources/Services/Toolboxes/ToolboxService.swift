@@ -14,6 +14,9 @@ public struct ToolboxService: Sendable {
     let audit: AuditLog
     /// Who may create local toolboxes (the admin's choice, `serve --local-toolboxes`).
     let localToolboxes: LocalToolboxPolicy
+    /// The local Docker engine, asked before a local toolbox is created; nil skips the check (no DTMA runs here).
+    let engine: DockerProbe?
+    let signals: ToolboxSignals
 
     /// What may change on a toolbox.
     public struct Changes: Sendable {
@@ -40,6 +43,16 @@ public struct ToolboxService: Sendable {
         }
         guard localToolboxes == .everyone || owner.role == .admin else {
             throw ServiceError(.forbidden, "on this appliance only admins may create local toolboxes (serve --local-toolboxes admins); ask an admin")
+        }
+        if let engine {
+            do {
+                try await engine.ping()
+            } catch {
+                throw ServiceError(
+                    .unavailable,
+                    "the Docker engine at \(engine.socketPath) does not answer (\(error.message)): local toolboxes run their tools on it. "
+                        + "Start it (e.g. systemctl start docker), or give serve --docker-socket; then create the toolbox again")
+            }
         }
         let toolbox = AccountToolEnvironment(userID: owner.id, name: name, status: .active, provider: provider, reachability: .unknown)
         return try await database.transaction { [tokens, audit] tx in
@@ -84,15 +97,17 @@ public struct ToolboxService: Sendable {
     }
 
     /// Deprovisions a toolbox: refused (409, naming them) while instances exist unless `cascade`, which deletes
-    /// them first (with their toolbelt items, permissions and credentials). A local toolbox then goes
-    /// `pending_deprovision -> deprovisioning -> archived` at once and its toolbox token is revoked; the row
-    /// stays, readable, and takes no new instances.
+    /// them first (with their toolbelt items, permissions and credentials). A local toolbox whose instances have
+    /// no container left is archived at once; otherwise it stays `deprovisioning`, its instances `pending_delete`,
+    /// until its DTMA has removed the containers, and is archived then. Its toolbox token is revoked on archiving;
+    /// the row stays, readable, and takes no new instances.
     public func deprovision(_ id: UUID, cascade: Bool, by principal: Principal) async throws -> AccountToolEnvironment {
         _ = try principal.requireUser()
-        return try await database.transaction { [audit] tx in
+        let toolbox = try await database.transaction { [audit] tx in
             var toolbox = try Self.visible(id, to: principal, in: tx)
             try ToolboxStatusMachine.transition(from: toolbox.status, to: .pendingDeprovision)
             let instances = try tx.accountToolInstances(accountToolEnvironmentID: toolbox.id)
+            var containers = 0
             if !instances.isEmpty {
                 guard cascade else {
                     let names = InstanceService.describe(Page(items: Array(instances.prefix(10)), total: instances.count))
@@ -102,25 +117,33 @@ public struct ToolboxService: Sendable {
                 }
                 for instance in instances {
                     var instance = instance
+                    let hasContainer = InstanceService.mayHaveContainer(instance.statusOnToolbox)
                     if instance.statusOnToolbox != .pendingDelete && instance.statusOnToolbox != .deleting {
                         try InstanceService.move(&instance, to: .pendingDelete, by: principal, audit: audit, in: tx)
                     }
-                    try InstanceService.remove(instance, by: principal, audit: audit, in: tx)
+                    if hasContainer { containers += 1 } else { try InstanceService.remove(instance, by: principal, audit: audit, in: tx) }
                 }
             }
-            for status in [ToolboxStatus.pendingDeprovision, .deprovisioning, .archived] {
-                try Self.move(&toolbox, to: status, by: principal, audit: audit, in: tx)
-            }
-            if let tokenID = toolbox.dtmaBearerTokenID, var token = try tx.fetch(APIToken.self, id: tokenID), token.revokedAt == nil {
-                token.revokedAt = Timestamp.now()
-                try tx.update(token)
-                try audit.append(
-                    AuditEvent(
-                        actor: principal.auditActor, action: "token.revoke", targetType: "api_token", targetID: token.id.uuidString.lowercased(),
-                        detail: ["toolbox_id": toolbox.id.uuidString.lowercased()]), in: tx)
-            }
+            try Self.move(&toolbox, to: .pendingDeprovision, by: principal, audit: audit, in: tx)
+            try Self.move(&toolbox, to: .deprovisioning, by: principal, audit: audit, in: tx)
             try audit.append(Self.event(principal, "toolbox.deprovision", toolbox, detail: ["cascade": String(cascade)]), in: tx)
+            if containers == 0 { try Self.finishDeprovision(&toolbox, by: principal, audit: audit, in: tx) }
             return toolbox
+        }
+        if toolbox.status == .deprovisioning { signals.changed(toolbox.id) }
+        return toolbox
+    }
+
+    /// Archives a deprovisioning toolbox whose containers are gone and revokes its toolbox token.
+    static func finishDeprovision(_ toolbox: inout AccountToolEnvironment, by principal: Principal, audit: AuditLog, in tx: Transaction) throws {
+        try move(&toolbox, to: .archived, by: principal, audit: audit, in: tx)
+        if let tokenID = toolbox.dtmaBearerTokenID, var token = try tx.fetch(APIToken.self, id: tokenID), token.revokedAt == nil {
+            token.revokedAt = Timestamp.now()
+            try tx.update(token)
+            try audit.append(
+                AuditEvent(
+                    actor: principal.auditActor, action: "token.revoke", targetType: "api_token", targetID: token.id.uuidString.lowercased(),
+                    detail: ["toolbox_id": toolbox.id.uuidString.lowercased()]), in: tx)
         }
     }
 

@@ -21,6 +21,9 @@ extension AppDatabase {
         } catch {
             throw StorageError.mapping(error)
         }
+        // A reader opened before the migration (the check above opened one) keeps the old schema's column lists:
+        // `SELECT *` there would miss the new columns. Later reads get fresh connections.
+        pool.invalidateReadOnlyConnections()
     }
 
     /// The identifiers of the applied migrations, sorted, including any this version does not know.

@@ -7,6 +7,7 @@ enum Migrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration(Migration001InitialSchema.identifier, migrate: Migration001InitialSchema.migrate)
         migrator.registerMigration(Migration002PortLeases.identifier, migrate: Migration002PortLeases.migrate)
+        migrator.registerMigration(Migration003InstanceRuntime.identifier, migrate: Migration003InstanceRuntime.migrate)
         return migrator
     }()
 }

@@ -30,7 +30,11 @@ struct SealedColumn: Sendable {
                        t.encrypted_credentials AS blob
                 FROM agent_tool_credentials t JOIN agent_toolbelt_items i ON i.id = t.agent_toolbelt_item_id
                 """,
-            owners: ["agent_id", "agent_toolbelt_item_id"])
+            owners: ["agent_id", "agent_toolbelt_item_id"]),
+        SealedColumn(
+            table: "registry_credentials", column: "encrypted_password",
+            select: "SELECT t.id AS row_id, t.registry AS registry, t.encrypted_password AS blob FROM registry_credentials t",
+            owners: ["registry"]),
     ]
 
     static func named(_ table: String) throws -> SealedColumn {

@@ -20,8 +20,15 @@ public struct AccountToolInstance: StorageRecord, PersistableRecord {
     public var version: String
     /// Config overrides (JSON text); nil for none.
     public var baseConfigOverrideJSON: String?
-    /// Docker's reason for an `error`.
+    /// Docker's reason for an `error`, or a note on a running instance (restarting after a crash, upgrade rolled back).
     public var statusDetail: String?
+    /// The image the instance runs, copied from the catalog with `version` (nil only for rows older than migration 003).
+    public var imageRef: String?
+    /// When a user last asked for a restart: the toolbox restarts a container started before this time.
+    public var restartRequestedAt: Date?
+    /// While an upgrade is under way: the version and image to return to if the new one does not become healthy.
+    public var previousVersion: String?
+    public var previousImageRef: String?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -37,6 +44,7 @@ public struct AccountToolInstance: StorageRecord, PersistableRecord {
         version: String,
         baseConfigOverrideJSON: String? = nil,
         statusDetail: String? = nil,
+        imageRef: String? = nil,
         createdAt: Date = Timestamp.now(),
         updatedAt: Date? = nil
     ) {
@@ -50,6 +58,7 @@ public struct AccountToolInstance: StorageRecord, PersistableRecord {
         self.version = version
         self.baseConfigOverrideJSON = baseConfigOverrideJSON
         self.statusDetail = statusDetail
+        self.imageRef = imageRef
         self.createdAt = createdAt
         self.updatedAt = updatedAt ?? createdAt
     }
@@ -65,6 +74,10 @@ public struct AccountToolInstance: StorageRecord, PersistableRecord {
         case version
         case baseConfigOverrideJSON = "base_config_override_json"
         case statusDetail = "status_detail"
+        case imageRef = "image_ref"
+        case restartRequestedAt = "restart_requested_at"
+        case previousVersion = "previous_version"
+        case previousImageRef = "previous_image_ref"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }

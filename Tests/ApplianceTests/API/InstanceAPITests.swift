@@ -18,8 +18,10 @@ struct InstanceAPITests {
         #expect((created.json["port_mapping"] as? [String: Any])?["container_port"] as? Int == 8080)
         #expect((created.json["config"] as? [String: Any])?["workers"] as? Int == 3)
         #expect(Set(created.json.keys) == [
-            "id", "toolbox_id", "tool_id", "name", "status", "version", "port_mapping", "config", "created_at", "updated_at",
+            "id", "toolbox_id", "tool_id", "name", "status", "version", "image", "catalog_disabled", "port_mapping", "config", "created_at",
+            "updated_at",
         ])
+        #expect(created.json["catalog_disabled"] as? Bool == false)
 
         #expect(try await api.request("GET", "/api/v1/instances/\(id)", token: ada.token).string("name") == "mail")
         let list = try await api.request("GET", "/api/v1/toolboxes/\(toolbox)/instances", token: ada.token)

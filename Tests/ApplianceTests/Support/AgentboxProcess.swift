@@ -101,6 +101,16 @@ struct RunningServer {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
 
+    /// Waits (up to `timeout`) for the process to end by itself; true when it did.
+    func waitForExit(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return !process.isRunning
+    }
+
+    /// Everything it logged so far.
+    var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
     /// Sends SIGTERM, waits for the exit, and returns everything it logged.
     func stop() async throws -> String {
         process.terminate()

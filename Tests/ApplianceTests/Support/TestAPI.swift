@@ -15,9 +15,10 @@ struct TestAPI {
     /// Creates an admin offline, then starts the server with `serveArguments` added. By default the local
     /// toolboxes' DTMA is off (`--reconcile-interval 0`), so instances stay as the API left them; tests of
     /// real deployments pass their own interval and port range.
-    static func start(serveArguments: [String] = ["--reconcile-interval", "0"]) async throws -> TestAPI {
+    static func start(serveArguments: [String] = ["--reconcile-interval", "0"], environment: [String: String] = [:]) async throws -> TestAPI {
         let folder = try TemporaryDirectory()
-        let agentbox = AgentboxProcess(folder: folder)
+        var agentbox = AgentboxProcess(folder: folder)
+        agentbox.environment = environment
         let data = folder.appending("data")
         let created = try await agentbox.run(["admin", "create", "root", "--json", "--data-dir", data])
         guard created.status == 0, let line = created.output.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
@@ -27,6 +28,14 @@ struct TestAPI {
         }
         let server = try await agentbox.serve(["--data-dir", data] + serveArguments)
         return TestAPI(folder: folder, server: server, adminToken: token)
+    }
+
+    /// A new server on the same data directory and admin, after this one stopped or was killed.
+    func restarted(serveArguments: [String], environment: [String: String] = [:]) async throws -> TestAPI {
+        var agentbox = AgentboxProcess(folder: folder)
+        agentbox.environment = environment
+        let server = try await agentbox.serve(["--data-dir", folder.appending("data")] + serveArguments)
+        return TestAPI(folder: folder, server: server, adminToken: adminToken)
     }
 
     /// An answer: status, raw body and the body as JSON when it is JSON.

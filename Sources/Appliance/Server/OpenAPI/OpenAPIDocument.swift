@@ -33,6 +33,7 @@ enum OpenAPIDocument {
           },
           "responses": {
             "BadRequest": {"description": "Malformed request.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "Unavailable": {"description": "Something the request needs (e.g. the Docker engine) does not answer; the message says how to fix it.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             "Unauthorized": {"description": "No token, or a bad one.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             "Forbidden": {"description": "Not allowed for this caller.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             "NotFound": {"description": "Absent, or not the caller's.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},

@@ -19,10 +19,23 @@ enum InstanceRoutes: RouteGroup {
                 let instances = try await plane.instances.list(
                     toolboxID: try call.id(), status: try QueryFilter.value(call, "status", InstanceStatus.self), toolID: try call.queryID("tool_id"),
                     name: call.query("name"), page: page, by: try call.caller)
-                return try JSONResponse.encode(PageView(instances, page, InstanceView.init))
+                let disabled = try await plane.instances.disabledTools(among: instances.items)
+                return try JSONResponse.encode(PageView(instances, page) { InstanceView($0, catalogDisabled: disabled.contains($0.toolCatalogID)) })
             },
             Endpoint(.get, "/api/v1/instances/{id}") { call in
-                try JSONResponse.encode(InstanceView(try await plane.instances.get(try call.id(), by: try call.caller)))
+                try await view(try await plane.instances.get(try call.id(), by: try call.caller), plane)
+            },
+            Endpoint(.post, "/api/v1/instances/{id}/upgrade") { call in
+                try await view(try await plane.instances.upgrade(try call.id(), by: try call.caller), plane)
+            },
+            Endpoint(.get, "/api/v1/instances/{id}/events") { call in
+                let after = try call.query("after").map { text in
+                    guard let id = Int64(text), id >= 0 else { throw ServiceError(.invalidRequest, "query parameter after must be an event id (0 or more)") }
+                    return id
+                }
+                let page = try call.page()
+                let events = try await plane.instances.events(try call.id(), after: after, limit: page.limit, by: try call.caller)
+                return try JSONResponse.encode(ItemsView(items: events.map(InstanceEventView.init)))
             },
             Endpoint(.patch, "/api/v1/instances/{id}") { call in
                 let body = try await call.body(InstanceBody.self)
@@ -39,9 +52,15 @@ enum InstanceRoutes: RouteGroup {
         ]
             + InstanceStatusMachine.Request.allCases.map { request in
                 Endpoint(.post, "/api/v1/instances/{id}/\(request.rawValue)") { call in
-                    try JSONResponse.encode(InstanceView(try await plane.instances.request(request, try call.id(), by: try call.caller)))
+                    try await view(try await plane.instances.request(request, try call.id(), by: try call.caller), plane)
                 }
             }
+    }
+
+    /// An instance as the API shows it, flagged when its catalog tool is disabled.
+    private static func view(_ instance: AccountToolInstance, _ plane: ControlPlane) async throws -> Response {
+        let disabled = try await plane.instances.disabledTools(among: [instance])
+        return try JSONResponse.encode(InstanceView(instance, catalogDisabled: !disabled.isEmpty))
     }
 }
 
@@ -102,6 +121,17 @@ extension InstanceRoutes {
                     "403": {"$ref": "#/components/responses/Forbidden"}, "404": {"$ref": "#/components/responses/NotFound"},
                     "409": {"$ref": "#/components/responses/Conflict"}}}
               },
+              "/api/v1/instances/{id}/events": {
+                "parameters": [{"$ref": "#/components/parameters/Id"}],
+                "get": {"operationId": "listInstanceEvents", "summary": "What the toolbox did to the instance's container (pulls with progress, starts, crashes, upgrades), oldest first", "tags": ["instances"],
+                  "parameters": [{"$ref": "#/components/parameters/Limit"},
+                    {"name": "after", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0}, "description": "Only events with a larger id."}],
+                  "responses": {"200": {"description": "The newest events (at most limit).", "content": {"application/json": {"schema": {"type": "object", "required": ["items"],
+                      "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/InstanceEvent"}}}}}}},
+                    "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "403": {"$ref": "#/components/responses/Forbidden"}, "404": {"$ref": "#/components/responses/NotFound"}}}
+              },
+              \#(requestPath("upgrade", "Move the instance to its catalog tool's current version; a running one returns to its old version if the new one does not become healthy")),
               \#(requestPath("start", "Start a stopped instance, or retry a failed deployment")),
               \#(requestPath("stop", "Stop a running instance")),
               \#(requestPath("restart", "Restart a running instance (or start a stopped one)"))
@@ -110,16 +140,22 @@ extension InstanceRoutes {
         schemas: #"""
             {
               "Instance": {"type": "object", "additionalProperties": false,
-                "required": ["id", "toolbox_id", "tool_id", "name", "status", "version", "created_at", "updated_at"],
+                "required": ["id", "toolbox_id", "tool_id", "name", "status", "version", "catalog_disabled", "created_at", "updated_at"],
                 "properties": {"id": {"$ref": "#/components/schemas/Id"}, "toolbox_id": {"$ref": "#/components/schemas/Id"},
                   "tool_id": {"$ref": "#/components/schemas/Id"}, "name": {"type": "string"},
                   "status": {"$ref": "#/components/schemas/InstanceStatus"}, "status_detail": {"type": "string"}, "version": {"type": "string"},
+                  "image": {"type": "string"}, "previous_version": {"type": "string", "description": "While an upgrade is under way: the version it returns to if the new one fails."},
+                  "catalog_disabled": {"type": "boolean", "description": "The catalog tool was disabled since: the instance keeps running but takes no upgrades."},
                   "port_mapping": {"type": "object", "description": "The tool's container port and the host port leased to the instance.",
                     "properties": {"container_port": {"type": "integer", "minimum": 1, "maximum": 65535},
                       "host_port": {"type": "integer", "minimum": 1, "maximum": 65535}}},
                   "config": {"type": "object", "description": "Config overrides, valid against the tool's config schema."},
                   "last_heartbeat_from_dtma": {"$ref": "#/components/schemas/Time"},
                   "created_at": {"$ref": "#/components/schemas/Time"}, "updated_at": {"$ref": "#/components/schemas/Time"}}},
+              "InstanceEvent": {"type": "object", "additionalProperties": false, "required": ["id", "at", "kind", "message"],
+                "properties": {"id": {"type": "integer"}, "at": {"$ref": "#/components/schemas/Time"},
+                  "kind": {"type": "string", "description": "pull, created, started, stopped, removed, crashed, restart, upgrade, rollback or error"},
+                  "message": {"type": "string"}}},
               "InstanceStatus": {"type": "string", "enum": ["pending_deploy", "deploying", "running", "stopped", "error", "pending_delete", "deleting"]},
               "InstanceName": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,62}$"},
               "InstanceCreate": {"type": "object", "required": ["tool_id", "name"],

@@ -48,7 +48,7 @@ extension ToolboxRoutes {
                   "responses": {"201": {"description": "Created.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Toolbox"}}}},
                     "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
                     "403": {"$ref": "#/components/responses/Forbidden"}, "413": {"$ref": "#/components/responses/TooLarge"},
-                    "422": {"$ref": "#/components/responses/Unprocessable"}}},
+                    "422": {"$ref": "#/components/responses/Unprocessable"}, "503": {"$ref": "#/components/responses/Unavailable"}}},
                 "get": {"operationId": "listToolboxes", "summary": "List the caller's toolboxes (all for admins), oldest first", "tags": ["toolboxes"],
                   "parameters": [{"$ref": "#/components/parameters/Limit"}, {"$ref": "#/components/parameters/Offset"},
                     {"name": "user_id", "in": "query", "required": false, "schema": {"type": "string", "format": "uuid"}},
@@ -73,7 +73,7 @@ extension ToolboxRoutes {
                     "413": {"$ref": "#/components/responses/TooLarge"}}},
                 "delete": {"operationId": "deprovisionToolbox", "summary": "Deprovision a toolbox: refused while it has instances unless cascade=true, which deletes them; the toolbox stays, archived", "tags": ["toolboxes"],
                   "parameters": [{"name": "cascade", "in": "query", "required": false, "schema": {"type": "boolean", "default": false}}],
-                  "responses": {"200": {"description": "The toolbox, archived.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Toolbox"}}}},
+                  "responses": {"200": {"description": "The toolbox: archived, or deprovisioning until its DTMA has removed the containers of its instances.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Toolbox"}}}},
                     "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
                     "403": {"$ref": "#/components/responses/Forbidden"}, "404": {"$ref": "#/components/responses/NotFound"},
                     "409": {"$ref": "#/components/responses/Conflict"}}}

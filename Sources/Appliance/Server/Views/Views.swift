@@ -24,3 +24,8 @@ struct PageView<Item: Codable & Sendable>: Codable, Sendable {
         offset = request.offset
     }
 }
+
+/// A list that is not paged: `{"items": [...]}`.
+struct ItemsView<Item: Codable & Sendable>: Codable, Sendable {
+    let items: [Item]
+}

@@ -18,6 +18,10 @@ public struct ControlPlane: Sendable {
     public let toolboxControl: ToolboxControl
     /// Logins for private image registries.
     public let registries: RegistryCredentialService
+    /// Per-call tickets, minted for accepted tool calls and redeemed by the DTMA that runs them.
+    public let tickets: CallTickets
+    /// The DTMAs' credential hand-out: a ticket for the calling agent's credentials.
+    public let handouts: CredentialHandout
 
     /// The admin's choices that shape the rules.
     public struct Configuration: Sendable {
@@ -54,6 +58,9 @@ public struct ControlPlane: Sendable {
         credentials = CredentialService(database: backend.database, vault: backend.vault, audit: audit)
         toolboxControl = ToolboxControl(database: backend.database, vault: backend.vault, audit: audit, signals: signals)
         registries = RegistryCredentialService(database: backend.database, vault: backend.vault, audit: audit)
+        let tickets = CallTickets()
+        self.tickets = tickets
+        handouts = CredentialHandout(database: backend.database, vault: backend.vault, audit: audit, tickets: tickets)
     }
 
     /// Audit records, newest first: all for an admin, a user's own actions otherwise.

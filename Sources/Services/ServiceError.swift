@@ -46,10 +46,13 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
 
     public let code: Code
     public let message: String
+    /// A finer code for callers that act on it, e.g. `capability_denied` or `ticket_used`; the API shows it instead of ``code``.
+    public let reason: String?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, reason: String? = nil) {
         self.code = code
         self.message = message
+        self.reason = reason
     }
 
     public var description: String { message }

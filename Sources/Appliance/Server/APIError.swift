@@ -25,7 +25,7 @@ struct APIError: Error {
         case let error as APIError:
             self = error
         case let error as ServiceError:
-            self.init(Self.status(of: error.code), error.code.description, error.message)
+            self.init(Self.status(of: error.code), error.reason ?? error.code.description, error.message)
         case let error as StorageError:
             self.init(storage: error)
         case let error as any HTTPResponseError:

@@ -1,0 +1,85 @@
+import Hummingbird
+import JSONSchema
+import Metrics
+import Services
+
+/// The credential hand-out for DTMAs: `POST /api/v1/dtma/credentials` with a toolbox token and a call ticket.
+enum HandoutRoutes: RouteGroup {
+    static func endpoints(_ plane: ControlPlane) -> [Endpoint] {
+        [
+            Endpoint(.post, "/api/v1/dtma/credentials") { call in
+                let body = try await call.body(HandoutBody.self)
+                let grant: CredentialHandout.Grant
+                do {
+                    grant = try await plane.handouts.redeem(body.ticket, by: try call.caller)
+                } catch let error as ServiceError where error.reason != nil {
+                    Counter(label: "agentbox_credential_handouts_total", dimensions: [("outcome", "denied"), ("rule", error.reason ?? "")]).increment()
+                    throw error
+                }
+                Counter(label: "agentbox_credential_handouts_total", dimensions: [("outcome", "ok"), ("rule", "")]).increment()
+                let credentials = try grant.secret.withUnsafeBytes { try JSONValue(parsing: Array($0)) }
+                return try JSONResponse.encode(HandoutView(grant, credentials: credentials))
+            }
+        ]
+    }
+
+    static let openAPI = OpenAPIFragment(
+        paths: #"""
+            {
+              "/api/v1/dtma/credentials": {
+                "post": {"operationId": "redeemCallTicket", "summary": "A DTMA redeems a call ticket for the calling agent's credentials (toolbox token only; each ticket once, within seconds)", "tags": ["dtma"],
+                  "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["ticket"],
+                    "properties": {"ticket": {"type": "string"}}}}}},
+                  "responses": {"200": {"description": "The call and the agent's credentials, for that one call.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Handout"}}}},
+                    "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "403": {"description": "Denied; the code names the rule (toolbox_token_required, ticket_invalid, ticket_used, ticket_expired, instance_not_on_toolbox, toolbox_access_denied, toolbelt_item_missing, toolbelt_item_inactive, capability_unknown, capability_denied, credential_missing, credential_revoked, credential_requires_reauth, credential_error).",
+                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                    "413": {"$ref": "#/components/responses/TooLarge"}}}
+              }
+            }
+            """#,
+        schemas: #"""
+            {
+              "Handout": {"type": "object", "additionalProperties": false,
+                "required": ["agent_id", "instance_id", "capability", "request_id", "credential_id", "credential_type", "credentials"],
+                "properties": {"agent_id": {"$ref": "#/components/schemas/Id"}, "instance_id": {"$ref": "#/components/schemas/Id"},
+                  "capability": {"type": "string"}, "request_id": {"type": "string"}, "credential_id": {"$ref": "#/components/schemas/Id"},
+                  "credential_type": {"type": "string"}, "credentials": {"type": "object", "description": "The agent's credentials, for this one call."}}}
+            }
+            """#)
+}
+
+/// The body of `POST /api/v1/dtma/credentials`.
+struct HandoutBody: Decodable, Sendable {
+    let ticket: String
+}
+
+/// A hand-out as the DTMA receives it.
+struct HandoutView: Encodable, Sendable {
+    let agentID: String
+    let instanceID: String
+    let capability: String
+    let requestID: String
+    let credentialID: String
+    let credentialType: String
+    let credentials: JSONValue
+
+    init(_ grant: CredentialHandout.Grant, credentials: JSONValue) {
+        agentID = grant.binding.agentID.text
+        instanceID = grant.binding.instanceID.text
+        capability = grant.binding.capability
+        requestID = grant.binding.requestID
+        credentialID = grant.credentialID.text
+        credentialType = grant.credentialType
+        self.credentials = credentials
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case capability, credentials
+        case agentID = "agent_id"
+        case instanceID = "instance_id"
+        case requestID = "request_id"
+        case credentialID = "credential_id"
+        case credentialType = "credential_type"
+    }
+}

@@ -20,11 +20,12 @@ public actor Reconciler {
 
     public let toolboxID: UUID
     let docker: DockerClient
-    /// How long a freshly started container must stay up to count as running.
+    /// How long a freshly started container of a tool without `GET /health` (an MCP tool) must stay up to count as running.
     let settleTime: Duration
     /// Seconds Docker waits for a container to stop before killing it.
     let stopTimeout: Int
-    /// How long an upgraded container has to answer `GET /health` before the upgrade is rolled back.
+    /// How long a started container has to answer `GET /health`: an upgrade that does not is rolled back; a deploy
+    /// that does not is reported running, with a note.
     let healthTimeout: Duration
     let events: EventSink
     private let health = ToolHealthCheck()
@@ -242,9 +243,8 @@ public actor Reconciler {
             newID = containerID
             try await docker.startContainer(containerID)
             let report = try await settled(instance, containerID: containerID, version: instance.version, failure: .error)
-            if report.state != .running { throw UpgradeFailure(reason: report.lastError ?? "the container did not stay up") }
-            if let failure = await health.waitUntilHealthy(hostPort: instance.hostPort, timeout: healthTimeout) {
-                throw UpgradeFailure(reason: "the new container did not become healthy: \(failure)")
+            if report.state != .running || report.lastError != nil {
+                throw UpgradeFailure(reason: report.lastError ?? "the container did not stay up")
             }
             try await docker.removeContainer(previous.id, force: true)
             events(id, "upgrade", "upgraded to \(instance.version); container \(containerID.prefix(12)) answers /health")
@@ -299,21 +299,40 @@ public actor Reconciler {
         return containerID
     }
 
-    /// Waits a moment after a start: a container that exits at once is reported in `failure` state (`error` for a
-    /// deploy, `restarting` for a crash restart) with its exit code and last log lines.
+    /// Watches a container after a start until it answers `GET /health` (or, for a tool without it, has stayed up
+    /// for ``settleTime``): then it runs. One that exits first is reported in `failure` state (`error` for a deploy,
+    /// `restarting` for a crash restart) with its exit code and last log lines; one still silent after
+    /// ``healthTimeout`` runs, with a note saying so.
     private func settled(
         _ instance: DesiredInstance, containerID: String, version: String, failure: InstanceReport.State
     ) async throws -> InstanceReport {
-        try? await Task.sleep(for: settleTime)
-        guard let info = try await docker.inspectContainer(containerID) else {
-            return InstanceReport(
-                instanceID: instance.instanceID, state: .error, hostPort: instance.hostPort, lastError: "the container was removed while starting")
+        let started = ContinuousClock.now
+        var silence = "no answer"
+        while true {
+            guard let info = try await docker.inspectContainer(containerID) else {
+                return InstanceReport(
+                    instanceID: instance.instanceID, state: .error, hostPort: instance.hostPort, lastError: "the container was removed while starting")
+            }
+            guard info.state.running else { return await exited(instance, containerID: containerID, info: info, version: version, failure: failure) }
+            let waited = ContinuousClock.now - started
+            var ready = !instance.checksHealth && waited >= settleTime
+            if instance.checksHealth {
+                if let problem = await health.check(hostPort: instance.hostPort) { silence = problem } else { ready = true }
+            }
+            if ready || waited >= healthTimeout {
+                let note = ready ? nil : "the container runs but GET /health has not answered in \(Self.seconds(healthTimeout)) (\(silence))"
+                return InstanceReport(
+                    instanceID: instance.instanceID, containerID: containerID, state: .running, hostPort: instance.hostPort, imageDigest: info.imageID,
+                    version: version, lastError: note)
+            }
+            try await Task.sleep(for: .milliseconds(50))
         }
-        if info.state.running {
-            return InstanceReport(
-                instanceID: instance.instanceID, containerID: containerID, state: .running, hostPort: instance.hostPort, imageDigest: info.imageID,
-                version: version)
-        }
+    }
+
+    /// The report of a container that stopped while starting.
+    private func exited(
+        _ instance: DesiredInstance, containerID: String, info: ContainerInfo, version: String, failure: InstanceReport.State
+    ) async -> InstanceReport {
         let reason = await exitDescription(containerID, info: info)
         events(instance.instanceID, failure == .error ? "error" : "crashed", reason)
         return InstanceReport(

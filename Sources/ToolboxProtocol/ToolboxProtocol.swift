@@ -53,11 +53,13 @@ public struct DesiredInstance: Codable, Sendable, Equatable {
     public var rollback: Rollback?
     /// The login for the image's registry, when it is private; sent to the engine only as `X-Registry-Auth`.
     public var registryAuth: RegistryLogin?
+    /// Whether the tool answers `GET /health` (tool contract v1): it runs only once it does. MCP tools do not.
+    public var checksHealth: Bool
 
     public init(
         instanceID: UUID, name: String, image: String, version: String, containerPort: Int, hostPort: Int,
         memoryMB: Int? = nil, cpuLimit: Double? = nil, desired: Goal, restartRequestedAt: Date? = nil, rollback: Rollback? = nil,
-        registryAuth: RegistryLogin? = nil
+        registryAuth: RegistryLogin? = nil, checksHealth: Bool = true
     ) {
         self.instanceID = instanceID
         self.name = name
@@ -71,6 +73,7 @@ public struct DesiredInstance: Codable, Sendable, Equatable {
         self.restartRequestedAt = restartRequestedAt
         self.rollback = rollback
         self.registryAuth = registryAuth
+        self.checksHealth = checksHealth
     }
 
     enum CodingKeys: String, CodingKey {
@@ -86,6 +89,7 @@ public struct DesiredInstance: Codable, Sendable, Equatable {
         case restartRequestedAt = "restart_requested_at"
         case rollback
         case registryAuth = "registry_auth"
+        case checksHealth = "checks_health"
     }
 }
 

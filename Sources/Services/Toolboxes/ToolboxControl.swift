@@ -79,7 +79,8 @@ public struct ToolboxControl: Sendable {
                         instanceID: instance.id, name: instance.instanceNameOnToolbox, image: image, version: instance.version,
                         containerPort: ports.container, hostPort: ports.host, memoryMB: tool.memoryLimitMB, cpuLimit: tool.cpuLimit,
                         desired: leaving ? .absent : Self.goal(of: instance.statusOnToolbox), restartRequestedAt: instance.restartRequestedAt,
-                        rollback: rollback, registryAuth: try RegistryCredentialService.login(forImage: image, vault: vault, in: tx)))
+                        rollback: rollback, registryAuth: try RegistryCredentialService.login(forImage: image, vault: vault, in: tx),
+                        checksHealth: tool.protocol == .agentboxV1))
             }
             return DesiredState(toolboxID: toolboxID, instances: desired)
         }

@@ -44,9 +44,7 @@ public final class CallTickets: Sendable {
 
     /// A new ticket for one call: `abx_c_` and 43 base64url characters of 32 random bytes.
     public func mint(_ binding: Binding) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let ticket = "abx_c_" + Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let ticket = "abx_c_" + TokenFormat.randomText()
         let now = clock()
         state.withLock { state in
             Self.sweep(&state, now: now)

@@ -24,10 +24,14 @@ enum TokenFormat {
 
     /// A new random token of `kind`.
     static func generate(_ kind: TokenKind) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let random = (0..<randomCount).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let head = "abx_\(letter(kind))_" + base64url(random)
+        let head = "abx_\(letter(kind))_" + randomText()
         return head + checksum(head)
+    }
+
+    /// ``randomCount`` random bytes as base64url without padding (43 characters).
+    static func randomText() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return base64url((0..<randomCount).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     /// The kind of a well-formed token; throws `unauthenticated` naming what is wrong with any other text.

@@ -114,8 +114,9 @@ public struct ToolboxControl: Sendable {
                 instance.lastHeartbeatFromDTMA = heartbeat.sentAt
                 try tx.update(instance)
             }
-            let empty = try tx.accountToolInstances(accountToolEnvironmentID: toolbox.id).isEmpty
-            if toolbox.status == .deprovisioning && heartbeat.health.dockerReachable && empty {
+            if toolbox.status == .deprovisioning && heartbeat.health.dockerReachable,
+                try tx.accountToolInstances(accountToolEnvironmentID: toolbox.id).isEmpty
+            {
                 try ToolboxService.finishDeprovision(&toolbox, by: principal, audit: audit, in: tx)
             }
             let reachability: Reachability = heartbeat.health.dockerReachable ? .reachable : .unreachable

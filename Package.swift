@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(name: "DockerHost", dependencies: ["HTTPClient"]),
         .target(name: "ToolboxProtocol"),
-        .target(name: "ToolboxAgent", dependencies: ["DockerHost", "HTTPClient", "ToolboxProtocol"]),
+        .target(name: "ToolboxAgent", dependencies: ["DockerHost", "HTTPClient", "JSONSchema", "ToolboxProtocol"]),
         .target(
             name: "Services",
             dependencies: ["Storage", "Vault", "JSONSchema", "HTTPClient", "ToolboxProtocol", .product(name: "Logging", package: "swift-log")]
@@ -63,8 +63,13 @@ let package = Package(
         ),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "DockerHostTests", dependencies: ["DockerHost", "TestSupport"]),
-        .testTarget(name: "ToolboxAgentTests", dependencies: ["ToolboxAgent", "ToolboxProtocol", "DockerHost"]),
-        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Services", "Storage", "Vault", "TestSupport", "DockerHost"]),
+        .testTarget(name: "ToolboxAgentTests", dependencies: ["ToolboxAgent", "ToolboxProtocol", "DockerHost", "HTTPClient", "JSONSchema"]),
+        .testTarget(
+            name: "ApplianceTests",
+            dependencies: [
+                "Appliance", "Services", "Storage", "Vault", "TestSupport", "DockerHost", "HTTPClient", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

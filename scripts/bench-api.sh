@@ -32,18 +32,7 @@ done
 # Prints "requests/s p50_ms p99_ms" for one route.
 measure() {
   wrk -t 2 -c "$connections" -d "${seconds}s" --latency -H "Authorization: Bearer $token" "http://127.0.0.1:$port$1" \
-    | python3 -c '
-import re, sys
-text = sys.stdin.read()
-def ms(label):
-    m = re.search(r"^\s*" + label + r"%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
-    value, unit = float(m.group(1)), m.group(2)
-    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-if errors: sys.exit("route answered errors: " + errors.group(1))
-p50, p99 = ms("50"), ms("99")
-print(f"{rps:.0f} {p50:.2f} {p99:.2f}")'
+    | scripts/wrk-summary.py
 }
 
 read -r h_rps h_p50 h_p99 < <(measure /healthz)

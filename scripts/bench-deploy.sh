@@ -12,6 +12,7 @@
 # run one after the other, so agentbox's times include waiting for the next reconcile pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-server.sh
 
 n=${BENCH_N:-10}
 interval=${BENCH_RECONCILE_INTERVAL:-}
@@ -73,9 +74,7 @@ cleanup() {
     done
     [ "$left" = 0 ] && echo "cleanup: deleted the agentbox instances through the API; their containers are gone"
   fi
-  if [ -n "$server" ]; then
-    kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  fi
+  bench_stop_server 0 bench-deploy "$work"
   if [ -n "$toolbox" ]; then
     # Only this run's server knew this toolbox, and it is stopped: whatever is still labelled for it is ours.
     ids=$(docker ps -aq --filter "label=agentbox.toolbox=$toolbox")
@@ -86,10 +85,7 @@ cleanup() {
     fi
   fi
   [ -n "$pulled" ] && docker rmi "$image" >/dev/null
-  if [ "$status" -ne 0 ] && [ -s "$work/serve.log" ]; then
-    echo "bench-deploy: the server's log ends with:" >&2
-    tail -n 20 "$work/serve.log" >&2
-  fi
+  bench_stop_server "$status" bench-deploy "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -109,19 +105,7 @@ else
   interval_args=()
 fi
 
-token=$("$agentbox" admin create bench --json --data-dir "$work/data" 2>"$work/admin.log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])') \
-  || { cat "$work/admin.log" >&2; fail "agentbox admin create failed"; }
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# env -u: an AGENTBOX_RECONCILE_INTERVAL of the caller's shell must not change what is measured.
-env -u AGENTBOX_RECONCILE_INTERVAL -u AGENTBOX_PORT_RANGE "$agentbox" serve --data-dir "$work/data" --host 127.0.0.1 --port "$port" \
-  --port-range "$port_range" "${interval_args[@]}" --log-level warning >"$work/serve.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
-  kill -0 "$server" 2>/dev/null || fail "agentbox serve exited at start"
-  sleep 0.1
-done
-curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || fail "agentbox serve did not answer /healthz on 127.0.0.1:$port within 10 s"
+bench_serve "$agentbox" "$work" --port-range "$port_range" "${interval_args[@]}"
 readyz=$(curl -s "http://127.0.0.1:$port/readyz")
 python3 -c 'import json,sys; sys.exit(json.loads(sys.argv[1]).get("checks", {}).get("docker") != "ok")' "$readyz" \
   || fail "the server does not reach the Docker engine: /readyz says $readyz"

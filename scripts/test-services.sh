@@ -14,6 +14,7 @@
 set -euo pipefail
 
 state=${AGENTBOX_TEST_SERVICES:-/tmp/agentbox-test-services}
+root=$(cd "$(dirname "$0")/.." && pwd)
 socket=/var/run/docker.sock
 open_registry=127.0.0.1:5000
 private_registry=127.0.0.1:5001
@@ -109,9 +110,11 @@ build_images() {
   local busybox=/bin/busybox
   [ -x "$busybox" ] || fail "$busybox is missing: run scripts/install-deps.sh test (Debian package busybox-static)"
   local rootfs="$state/rootfs"
-  local name version command
-  for name in echo:1 echo:2 broken:1; do
-    if docker image inspect "agentbox-test/$name" >/dev/null 2>&1; then
+  local name version command recipe
+  # The contract tool's script is part of its recipe: an image built from another version is rebuilt.
+  recipe=$(sha256sum "$root/Tests/Fixtures/contract-tool.sh" | cut -c1-16)
+  for name in echo:1 echo:2 broken:1 contract-tool:1; do
+    if [ "$(docker image inspect --format '{{ index .Config.Labels "agentbox-test.recipe" }}' "agentbox-test/$name" 2>/dev/null)" = "$recipe" ]; then
       log "image agentbox-test/$name: reused"
       continue
     fi
@@ -125,13 +128,17 @@ build_images() {
     printf 'agentbox-test/%s\n' "$name" >"$rootfs/www/version"
     if [ "$name" = broken:1 ]; then
       command='["/bin/sh", "-c", "echo broken on purpose >&2; exit 1"]'
+    elif [ "$name" = contract-tool:1 ]; then
+      cp "$root/Tests/Fixtures/contract-tool.sh" "$rootfs/bin/tool"
+      command='["/bin/nc", "-ll", "-p", "8080", "-e", "/bin/tool"]'
     else
       command='["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]'
     fi
     # Fixed times and owners: a rebuild has the same content.
     tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$rootfs" -c . \
       | docker import --change "CMD $command" --change "EXPOSE 8080/tcp" \
-          --change "LABEL org.opencontainers.image.version=$version" - "agentbox-test/$name" >/dev/null
+          --change "LABEL org.opencontainers.image.version=$version" --change "LABEL agentbox-test.recipe=$recipe" \
+          - "agentbox-test/$name" >/dev/null
     log "image agentbox-test/$name: built"
   done
   rm -rf "$rootfs"
@@ -151,7 +158,7 @@ push() {
 
 push_images() {
   local name
-  for name in echo:1 echo:2 broken:1; do
+  for name in echo:1 echo:2 broken:1 contract-tool:1; do
     push "agentbox-test/$name" "$open_registry/agentbox-test/$name"
   done
   # The CLI's credentials go to a throw-away config folder, never to ~/.docker; the engine keeps none.

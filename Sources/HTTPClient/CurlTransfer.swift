@@ -1,4 +1,5 @@
 import CCurl
+import Glibc
 
 /// One blocking libcurl transfer: its easy handle, and the response as the callbacks collect it.
 ///
@@ -57,6 +58,14 @@ final class CurlTransfer {
         if request.headers["Expect"] == nil {
             headerList = curl_slist_append(headerList, "Expect:")  // no 100-continue round trip
         }
+        // The body in memory of its own that libcurl reads in place (no copy of libcurl's), zeroed when the transfer
+        // ends: a body may hold an agent's credentials.
+        let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, request.body.count), alignment: 1)
+        request.body.withUnsafeBytes { payload.copyMemory(from: $0) }
+        defer {
+            explicit_bzero(payload.baseAddress!, payload.count)  // a zeroing the compiler may not leave out
+            payload.deallocate()
+        }
         // Declared after the buffers it uses, so that it is cleaned up before they are freed.
         guard let handle = curl_easy_init() else {
             return .failure(HTTPClientError(.unavailable, "\(what): libcurl could not create a handle"))
@@ -103,11 +112,7 @@ final class CurlTransfer {
             set(ccurl_easy_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method.rawValue))
             if !request.body.isEmpty || [.post, .put, .patch].contains(request.method) {
                 set(ccurl_easy_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
-                // COPYPOSTFIELDS copies the body (an empty one too), so the pointer need not outlive this call.
-                var payload = request.body.isEmpty ? [0] : request.body
-                payload.withUnsafeMutableBytes { bytes in
-                    set(ccurl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, bytes.baseAddress))
-                }
+                set(ccurl_easy_setopt_pointer(handle, CURLOPT_POSTFIELDS, payload.baseAddress))
             }
         }
         guard setup == CURLE_OK else {

@@ -22,6 +22,8 @@ public struct ControlPlane: Sendable {
     public let tickets: CallTickets
     /// The DTMAs' credential hand-out: a ticket for the calling agent's credentials.
     public let handouts: CredentialHandout
+    /// Agents' tool calls: rights, ticket, the DTMA, the outcome.
+    public let calls: ToolCallService
 
     /// The admin's choices that shape the rules.
     public struct Configuration: Sendable {
@@ -31,11 +33,17 @@ public struct ControlPlane: Sendable {
         public var localToolboxes: LocalToolboxPolicy
         /// The local Docker engine's socket, checked before a local toolbox is created; nil when no local DTMA runs.
         public var dockerSocket: String?
+        /// How long a call ticket waits for its redemption.
+        public var ticketLifetime: Duration
 
-        public init(portRange: ClosedRange<Int> = PortLeases.defaultRange, localToolboxes: LocalToolboxPolicy = .everyone, dockerSocket: String? = nil) {
+        public init(
+            portRange: ClosedRange<Int> = PortLeases.defaultRange, localToolboxes: LocalToolboxPolicy = .everyone, dockerSocket: String? = nil,
+            ticketLifetime: Duration = .seconds(30)
+        ) {
             self.portRange = portRange
             self.localToolboxes = localToolboxes
             self.dockerSocket = dockerSocket
+            self.ticketLifetime = ticketLifetime
         }
     }
 
@@ -58,9 +66,10 @@ public struct ControlPlane: Sendable {
         credentials = CredentialService(database: backend.database, vault: backend.vault, audit: audit)
         toolboxControl = ToolboxControl(database: backend.database, vault: backend.vault, audit: audit, signals: signals)
         registries = RegistryCredentialService(database: backend.database, vault: backend.vault, audit: audit)
-        let tickets = CallTickets()
+        let tickets = CallTickets(lifetime: configuration.ticketLifetime)
         self.tickets = tickets
         handouts = CredentialHandout(database: backend.database, vault: backend.vault, audit: audit, tickets: tickets)
+        calls = ToolCallService(database: backend.database, vault: backend.vault, audit: audit, tickets: tickets)
     }
 
     /// Audit records, newest first: all for an admin, a user's own actions otherwise.

@@ -14,6 +14,8 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
             case invalidState = "invalid_state"
             case unprocessable = "unprocessable"
             case unavailable = "unavailable"
+            case badGateway = "bad_gateway"
+            case gatewayTimeout = "gateway_timeout"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -40,6 +42,10 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
         public static let unprocessable = Code(.unprocessable)
         /// Something the request needs does not answer now (e.g. the Docker engine); retrying later may work.
         public static let unavailable = Code(.unavailable)
+        /// Something behind the appliance (a tool) answered badly or not at all.
+        public static let badGateway = Code(.badGateway)
+        /// Something behind the appliance (a tool) did not answer in time.
+        public static let gatewayTimeout = Code(.gatewayTimeout)
 
         public var description: String { value.rawValue }
     }

@@ -106,26 +106,7 @@ struct AuditVerifyCommandTests {
         #expect(intact.output.contains("audit log intact: 3 record(s) checked"))
 
         // Someone with write access to the file drops the append-only triggers and edits a record.
-        let sqlite = Process()
-        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        sqlite.arguments = [
-            folder.appending("data/agentbox.sqlite"),
-            "SELECT 'DROP TRIGGER ' || name || ';' FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log';",
-        ]
-        let drops = folder.appending("drops.sql")
-        try writeFile(atPath: drops, contents: nil)
-        sqlite.standardOutput = FileHandle(forWritingAtPath: drops)
-        try sqlite.run()
-        sqlite.waitUntilExit()
-        let edit = Process()
-        edit.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        edit.arguments = [
-            folder.appending("data/agentbox.sqlite"),
-            try String(contentsOfFile: drops, encoding: .utf8) + "UPDATE audit_log SET target_id = 'forged' WHERE seq = 2;",
-        ]
-        try edit.run()
-        edit.waitUntilExit()
-        #expect(edit.terminationStatus == 0)
+        try await AuditForgery.edit(database: folder.appending("data/agentbox.sqlite"), seq: 2, scratch: folder)
 
         let broken = try await agentbox.run(["audit", "verify"] + data)
         #expect(broken.status == 1)

@@ -107,6 +107,10 @@ struct IsolationMatrixTests {
         ids.ids["users"] = ada.id
         ids.ids["registry"] = "registry.example.com"
         let before = try await snapshot(api, ada: ada.token, fixture)
+        // Routes only agents call (a tool call) are tried with an agent token of Bob's.
+        let bobAgent = try #require(try await api.request("POST", "/api/v1/agents", token: bob.token, body: ["name": "bob-agent"]).string("id"))
+        let bobAgentToken = try #require(
+            try await api.request("POST", "/api/v1/agents/\(bobAgent)/tokens", token: bob.token, body: ["name": "t"]).string("token"))
 
         let test = try await TestBackend.make()
         let endpoints = try HTTPServer.endpoints(ControlPlane(backend: test.backend)).filter { $0.path.contains("{") }
@@ -115,7 +119,7 @@ struct IsolationMatrixTests {
             "name": "stolen", "description": "stolen", "is_active": false, "is_allowed": false, "status": "revoked",
             "toolbox_id": fixture.ids["toolboxes"]!, "instance_id": fixture.ids["instances"]!, "tool_id": fixture.ids["catalog"]!,
             "credential_type": "api_key", "credentials": ["api_key": "stolen"], "overlap_seconds": 0, "config": [String: String](),
-            "expires_in_seconds": 60,
+            "expires_in_seconds": 60, "capability": "send", "input": [String: String](),
         ]
         for endpoint in endpoints {
             let method = endpoint.method.rawValue
@@ -124,7 +128,8 @@ struct IsolationMatrixTests {
                 Issue.record("no fixture for \(missing ?? "?") in \(method) \(endpoint.path): add one to this test")
                 continue
             }
-            let reply = try await api.request(method, path, token: bob.token, body: method == "GET" || method == "DELETE" ? nil : body)
+            let token = endpoint.path.hasSuffix("/execute") ? bobAgentToken : bob.token
+            let reply = try await api.request(method, path, token: token, body: method == "GET" || method == "DELETE" ? nil : body)
             if endpoint.path.hasPrefix("/api/v1/catalog/") && method == "GET" {
                 #expect(reply.status == 200, "the catalog is shared: \(method) \(endpoint.path)")
                 continue

@@ -76,8 +76,9 @@ struct DockerContainerTests {
             let id = try await docker.createContainer(spec)
             let info = try #require(try await docker.inspectContainer(id))
             #expect(info.environment.filter { !$0.hasPrefix("PATH=") } == ["TOOL_MODE=plain"])
-            // The image's own labels show too, beside the spec's.
-            #expect(info.labels.filter { $0.key != "org.opencontainers.image.version" } == scope.labels())
+            // The image's own labels (its version, the test images' recipe) show too, beside the spec's.
+            let imageLabels: Set = ["org.opencontainers.image.version", "agentbox-test.recipe"]
+            #expect(info.labels.filter { !imageLabels.contains($0.key) } == scope.labels())
             #expect(info.labels["org.opencontainers.image.version"] == "1")
 
             // hostPort 0: the engine picks a free port when the container starts.

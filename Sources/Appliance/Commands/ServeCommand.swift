@@ -59,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
         let metrics = ServerMetrics()
         MetricsSystem.bootstrap(metrics.factory)
         // The DTMA role of local toolboxes runs beside the server and stops with it.
+        if interval > 0 { plane.calls.attach(LocalToolCalls(handouts: plane.handouts), for: .local) }
         let dtma = interval > 0 ? Task {
             await LocalToolboxRunner(
                 control: plane.toolboxControl, docker: DockerClient(socketPath: docker.path), interval: .milliseconds(Int(interval * 1000)),

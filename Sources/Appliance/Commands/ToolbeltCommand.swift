@@ -7,14 +7,15 @@ extension APIRoute {
     static let getToolbeltItem = APIRoute("GET", "/api/v1/toolbelt/{id}")
     static let updateToolbeltItem = APIRoute("PATCH", "/api/v1/toolbelt/{id}")
     static let deleteToolbeltItem = APIRoute("DELETE", "/api/v1/toolbelt/{id}")
+    static let executeTool = APIRoute("POST", "/api/v1/toolbelt/{id}/execute")
 }
 
 /// `agentbox toolbelt`: the tool instances an agent may call.
 struct ToolbeltCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "toolbelt",
-        abstract: "Add tool instances to an agent's toolbelt, list, show, enable, disable and remove them.",
-        subcommands: [Add.self, List.self, Get.self, Enable.self, Disable.self, Remove.self])
+        abstract: "Add tool instances to an agent's toolbelt, list, show, enable, disable and remove them; call them as the agent.",
+        subcommands: [Add.self, List.self, Get.self, Enable.self, Disable.self, Remove.self, Execute.self])
 
     static let fieldOrder = ["id", "agent_id", "instance_id", "is_active"]
 
@@ -98,6 +99,39 @@ struct ToolbeltCommand: AsyncParsableCommand {
 
         func run(_ api: APIClient) async throws {
             Output.message(try await api.send(.deleteToolbeltItem, ["id": id]), json: client.json, "removed toolbelt item \(id)")
+        }
+    }
+
+    struct Execute: ClientCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Call a capability of a toolbelt item, as the agent (with the agent's token), and print the tool's answer.",
+            discussion: """
+                The tool gets the agent's stored credentials for this one call. Pass the agent token with --token or \
+                AGENTBOX_TOKEN. Example: agentbox toolbelt execute ITEM gmail_send --input '{"to": "ada@example.com"}'
+                """)
+        static let routes: [APIRoute] = [.executeTool]
+
+        @Argument(help: "The toolbelt item's id.") var id: String
+        @Argument(help: "The capability to call, e.g. gmail_send.") var capability: String
+        @Option(help: ArgumentHelp("The input as a JSON object (default {}).", valueName: "json")) var input: String?
+        @Option(help: ArgumentHelp("Read the input from a file, or - for standard input.", valueName: "path")) var inputFile: String?
+        @OptionGroup var client: ClientOptions
+
+        func run(_ api: APIClient) async throws {
+            let value: JSONValue
+            switch (input, inputFile) {
+            case (let text?, nil):
+                do {
+                    value = try JSONValue(parsing: text)
+                } catch {
+                    throw CLIError("--input is not valid JSON: \(error.message)")
+                }
+            case (nil, let path?): value = .object(try InputFile.object(path))
+            case (nil, nil): value = .object([:])
+            default: throw CLIError("pass --input or --input-file, not both")
+            }
+            let body: JSONValue = .object(["capability": .string(capability), "input": value])
+            Output.raw(try await api.send(.executeTool, ["id": id], body: body))
         }
     }
 

@@ -61,6 +61,8 @@ struct APIError: Error {
         case .conflict, .invalidState, .dataDirectoryInUse: .conflict
         case .unprocessable: .unprocessableContent
         case .unavailable: .serviceUnavailable
+        case .badGateway: .badGateway
+        case .gatewayTimeout: .gatewayTimeout
         default: .internalServerError
         }
     }

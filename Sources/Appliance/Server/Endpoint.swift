@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JSONSchema
 import Services
 import Storage
 
@@ -80,6 +81,21 @@ struct Call: Sendable {
             return number
         }
         return PageRequest(limit: try integer("limit", 1...PageRequest.maximumLimit, default: 50), offset: try integer("offset", 0...Int(Int32.max), default: 0))
+    }
+
+    /// The body parsed by agentbox's own strict JSON parser (no duplicate keys), as an object.
+    ///
+    /// Used for bodies that carry secrets or free-form input: parse errors name a position, never the text.
+    func jsonObject() async throws -> [String: JSONValue] {
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: buffer.readableBytesView)
+        } catch {
+            throw ServiceError(.invalidRequest, "the body is not valid JSON: \(error.message)")
+        }
+        guard case .object(let fields) = value else { throw ServiceError(.invalidRequest, "the body must be a JSON object") }
+        return fields
     }
 
     /// The JSON body decoded as `type`; a malformed body is a 400 naming the field.

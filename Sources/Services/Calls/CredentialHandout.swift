@@ -66,6 +66,15 @@ public struct CredentialHandout: Sendable {
         }
     }
 
+    /// Redeems `ticket` for the in-process DTMA of local toolbox `toolboxID`, which holds no token: the same rules,
+    /// with the toolbox's own row as the caller.
+    public func redeem(_ ticket: String, localToolbox toolboxID: UUID) async throws -> Grant {
+        guard let toolbox = try await database.fetchAccountToolEnvironment(id: toolboxID), toolbox.provider == .local else {
+            throw ServiceError(.forbidden, "only a local toolbox's DTMA redeems tickets in-process", reason: "toolbox_token_required")
+        }
+        return try await redeem(ticket, by: .toolbox(toolbox))
+    }
+
     private enum Decision: Sendable {
         case granted(Grant)
         case denied(ServiceError)

@@ -58,7 +58,8 @@ public struct CapabilityMap: Sendable {
     /// Whether `name` is one of the tool's capabilities.
     public func contains(_ name: String) -> Bool { capabilities[name] != nil }
 
-    private static func isValidName(_ name: String) -> Bool {
+    /// Whether `name` is a well-formed capability name.
+    static func isValidName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, ("a"..."z").contains(first), name.unicodeScalars.count <= 64 else { return false }
         return name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0) }
     }

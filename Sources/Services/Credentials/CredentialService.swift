@@ -173,8 +173,3 @@ public struct CredentialService: Sendable {
             detail: detail.merging(["agent_id": agentID.text, "toolbelt_item_id": credential.agentToolbeltItemID.text]) { current, _ in current })
     }
 }
-
-extension UUID {
-    /// The id as the API and the audit log show it: lowercase.
-    fileprivate var text: String { uuidString.lowercased() }
-}

@@ -308,8 +308,3 @@ public struct ToolbeltService: Sendable {
             })
     }
 }
-
-extension UUID {
-    /// The id as the API and the audit log show it: lowercase.
-    fileprivate var text: String { uuidString.lowercased() }
-}

@@ -44,6 +44,7 @@ struct LocalRecoveryTests {
             #expect(try await docker.inspectContainer(orphan) == nil)
 
             // Removed by hand: recreated (a new container) and answering on the same port.
+            let removedAt = Timestamp.string(from: Date())
             try await docker.removeContainer(created[0].id, force: true)
             #expect(
                 await Deploy.until {
@@ -51,13 +52,15 @@ struct LocalRecoveryTests {
                     return now.count == 1 && now[0].id != created[0].id
                 }, "the removed container is recreated")
             #expect(await Deploy.health(port) == 200)
-            // Let the pass that recreated it finish (it watches a new container for a moment before reporting it).
-            let recreatedAt = Timestamp.string(from: Date())
+            // Let the pass that recreated it finish (it watches a new container for a moment before reporting it):
+            // its heartbeat is newer than the "started" event it wrote for the new container.
             #expect(
                 await Deploy.until {
+                    let events = (try? await api.request("GET", "/api/v1/instances/\(instance)/events", token: ada.token).items) ?? []
+                    let startedAt = events.filter { $0["kind"] as? String == "started" }.compactMap { $0["at"] as? String }.max() ?? ""
                     let beat = try? await api.request("GET", "/api/v1/instances/\(instance)", token: ada.token).string("last_heartbeat_from_dtma")
-                    return (beat ?? "") > recreatedAt
-                })
+                    return startedAt > removedAt && (beat ?? "") > startedAt
+                }, "the pass that recreated the container reported it")
 
             // Killed by hand: running again within 3 seconds.
             let current = try #require(try await docker.listContainers(labels: ["agentbox.toolbox": box], all: false).first)

@@ -65,23 +65,6 @@ enum CredentialRoutes: RouteGroup {
     }
 }
 
-extension Call {
-    /// The body parsed by agentbox's own strict JSON parser (no duplicate keys), as an object.
-    ///
-    /// Used for bodies that carry secrets: parse errors name a position, never the text.
-    fileprivate func jsonObject() async throws -> [String: JSONValue] {
-        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
-        let value: JSONValue
-        do {
-            value = try JSONValue(parsing: buffer.readableBytesView)
-        } catch {
-            throw ServiceError(.invalidRequest, "the body is not valid JSON: \(error.message)")
-        }
-        guard case .object(let fields) = value else { throw ServiceError(.invalidRequest, "the body must be a JSON object") }
-        return fields
-    }
-}
-
 extension CredentialRoutes {
     static let openAPI = OpenAPIFragment(
         paths: #"""

@@ -5,7 +5,8 @@ let package = Package(
     name: "agentbox",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "agentbox", targets: ["Appliance"])
+        .executable(name: "agentbox", targets: ["Appliance"]),
+        .executable(name: "agentbox-do-sim", targets: ["DigitalOceanStandInMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -27,10 +28,13 @@ let package = Package(
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(name: "DockerHost", dependencies: ["HTTPClient"]),
         .target(name: "ToolboxProtocol"),
+        .target(name: "DigitalOcean", dependencies: ["HTTPClient", .product(name: "Metrics", package: "swift-metrics")]),
         .target(name: "ToolboxAgent", dependencies: ["DockerHost", "HTTPClient", "JSONSchema", "ToolboxProtocol"]),
         .target(
             name: "Services",
-            dependencies: ["Storage", "Vault", "JSONSchema", "HTTPClient", "ToolboxProtocol", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Storage", "Vault", "JSONSchema", "HTTPClient", "ToolboxProtocol", "DigitalOcean", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "Appliance",
@@ -40,11 +44,24 @@ let package = Package(
                 "HTTPClient",
                 "DockerHost",
                 "ToolboxAgent",
+                "DigitalOcean",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+
+        // The DigitalOcean API v2 stand-in: a library and its executable, apart from the appliance's modules.
+        .target(
+            name: "DigitalOceanStandIn",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "DigitalOceanStandInMain",
+            dependencies: [
+                "DigitalOceanStandIn", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -63,6 +80,8 @@ let package = Package(
         ),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "DockerHostTests", dependencies: ["DockerHost", "TestSupport"]),
+        .testTarget(name: "DigitalOceanTests", dependencies: ["DigitalOcean", "TestSupport"]),
+        .testTarget(name: "DigitalOceanStandInTests", dependencies: ["DigitalOceanStandInMain"]),
         .testTarget(name: "ToolboxAgentTests", dependencies: ["ToolboxAgent", "ToolboxProtocol", "DockerHost", "HTTPClient", "JSONSchema"]),
         .testTarget(
             name: "ApplianceTests",

@@ -18,7 +18,7 @@ struct Agentbox: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, AdminCommand.self, DatabaseCommand.self, VaultCommand.self, AuditCommand.self, VersionCommand.self,
             LoginCommand.self, LogoutCommand.self, MeCommand.self, UserCommand.self, AgentCommand.self, TokenCommand.self,
-            CatalogCommand.self, RegistryCommand.self, ToolboxCommand.self, InstanceCommand.self, AccessCommand.self, ToolbeltCommand.self,
+            CatalogCommand.self, RegistryCommand.self, DigitalOceanCommand.self, ToolboxCommand.self, InstanceCommand.self, AccessCommand.self, ToolbeltCommand.self,
             PermissionCommand.self, CredentialCommand.self, BackupCommand.self, RestoreCommand.self, DoctorCommand.self,
         ]
     )

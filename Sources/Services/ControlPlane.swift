@@ -1,3 +1,4 @@
+import DigitalOcean
 import Storage
 import Vault
 
@@ -24,6 +25,10 @@ public struct ControlPlane: Sendable {
     public let handouts: CredentialHandout
     /// Agents' tool calls: rights, ticket, the DTMA, the outcome.
     public let calls: ToolCallService
+    /// The appliance's DigitalOcean token.
+    public let digitalOcean: DigitalOceanAccountService
+    /// DigitalOcean toolboxes' droplets: created, waited for, deleted.
+    public let provisioning: DigitalOceanProvisioning
 
     /// The admin's choices that shape the rules.
     public struct Configuration: Sendable {
@@ -35,15 +40,22 @@ public struct ControlPlane: Sendable {
         public var dockerSocket: String?
         /// How long a call ticket waits for its redemption.
         public var ticketLifetime: Duration
+        /// The DigitalOcean API: the real one, or a stand-in's URL on loopback.
+        public var digitalOceanAPI: String
+        /// How long a droplet's agent has to enroll before its toolbox turns `error`.
+        public var enrollmentTimeout: Duration
 
         public init(
             portRange: ClosedRange<Int> = PortLeases.defaultRange, localToolboxes: LocalToolboxPolicy = .everyone, dockerSocket: String? = nil,
-            ticketLifetime: Duration = .seconds(30)
+            ticketLifetime: Duration = .seconds(30), digitalOceanAPI: String = DigitalOceanClient.defaultBaseURL,
+            enrollmentTimeout: Duration = .seconds(900)
         ) {
             self.portRange = portRange
             self.localToolboxes = localToolboxes
             self.dockerSocket = dockerSocket
             self.ticketLifetime = ticketLifetime
+            self.digitalOceanAPI = digitalOceanAPI
+            self.enrollmentTimeout = enrollmentTimeout
         }
     }
 
@@ -58,9 +70,13 @@ public struct ControlPlane: Sendable {
         agents = AgentService(database: backend.database, tokens: tokens, audit: audit)
         catalog = CatalogService(database: backend.database, audit: audit)
         let signals = ToolboxSignals()
+        let digitalOcean = DigitalOceanAccountService(database: backend.database, vault: backend.vault, audit: audit, apiURL: configuration.digitalOceanAPI)
+        self.digitalOcean = digitalOcean
+        provisioning = DigitalOceanProvisioning(
+            database: backend.database, audit: audit, account: digitalOcean, enrollmentTimeout: configuration.enrollmentTimeout, placementGrace: .seconds(60))
         toolboxes = ToolboxService(
             database: backend.database, tokens: tokens, audit: audit, localToolboxes: configuration.localToolboxes,
-            engine: configuration.dockerSocket.map { DockerProbe(socketPath: $0) }, signals: signals)
+            engine: configuration.dockerSocket.map { DockerProbe(socketPath: $0) }, signals: signals, digitalOcean: digitalOcean)
         instances = InstanceService(database: backend.database, audit: audit, ports: PortLeases(range: configuration.portRange), signals: signals)
         toolbelts = ToolbeltService(database: backend.database, audit: audit)
         credentials = CredentialService(database: backend.database, vault: backend.vault, audit: audit)

@@ -7,7 +7,7 @@ struct StateMachineTests {
     /// The toolbox changes the design names (SCHEMA.md, ARCHITECTURE.md), each of which must stay allowed.
     static let toolboxChanges: Set<[ToolboxStatus]> = [
         [.pendingProvision, .provisioning], [.pendingProvision, .error], [.pendingProvision, .pendingDeprovision],
-        [.provisioning, .active], [.provisioning, .error],
+        [.provisioning, .active], [.provisioning, .error], [.provisioning, .pendingDeprovision],
         [.active, .pendingDeprovision], [.active, .error],
         [.error, .provisioning], [.error, .pendingDeprovision],
         [.pendingDeprovision, .deprovisioning],

@@ -19,11 +19,15 @@ struct ToolboxServiceTests {
         #expect(try await bed.audit(of: toolbox.id).map(\.action) == ["toolbox.create"])
     }
 
-    @Test func digitalOceanIsNotAvailableYetAndUnknownProvidersAreMalformed() async throws {
+    @Test func digitalOceanNeedsARegionASizeAndATokenAndUnknownProvidersAreMalformed() async throws {
         let bed = try await CatalogTestBed.make()
-        let remote = await CatalogTestBed.failure { _ = try await bed.plane.toolboxes.create(name: "cloud", provider: "digitalocean", by: bed.ada) }
-        #expect(remote?.code == .unprocessable)
-        #expect(remote?.message.contains("not available yet; it arrives with remote toolboxes") == true)
+        let unplaced = await CatalogTestBed.failure { _ = try await bed.plane.toolboxes.create(name: "cloud", provider: "digitalocean", by: bed.ada) }
+        #expect(unplaced?.code == .invalidRequest && unplaced?.message.contains("needs a region and a size") == true)
+        let tokenless = await CatalogTestBed.failure {
+            _ = try await bed.plane.toolboxes.create(name: "cloud", provider: "digitalocean", region: "nyc3", size: "s-1vcpu-1gb", by: bed.ada)
+        }
+        #expect(tokenless?.code == .unavailable && tokenless?.reason == "digitalocean_token_missing")
+        #expect(tokenless?.message.contains("agentbox digitalocean set-token") == true)
         #expect(await CatalogTestBed.failure { _ = try await bed.plane.toolboxes.create(name: "x", provider: "aws", by: bed.ada) }?.code == .invalidRequest)
         #expect(await CatalogTestBed.failure { _ = try await bed.plane.toolboxes.create(name: " ", provider: "local", by: bed.ada) }?.code == .invalidRequest)
         #expect(try await bed.database.fetchAccountToolEnvironments(userID: try bed.ada.requireUser().id).isEmpty)

@@ -64,6 +64,9 @@ let validRow: [String: RowFactory] = [
     "registry_credentials": { _, _ in
         try RegistryCredential(registry: unique("registry") + ".example.com", username: "ci", encryptedPassword: Data([1, 2, 3])).databaseDictionary
     },
+    "cloud_credentials": { _, _ in
+        try CloudCredential(provider: "digitalocean", encryptedToken: Data([1, 2, 3])).databaseDictionary
+    },
     "instance_events": { test, chain in
         let instance = try await test.database.insert(
             AccountToolInstance(

@@ -48,6 +48,7 @@ let expectedColumns: [String: Set<String>] = [
     "port_leases": ["engine", "port", "account_tool_instance_id", "leased_at"],
     "registry_credentials": ["id", "registry", "username", "encrypted_password", "created_at", "updated_at"],
     "instance_events": ["id", "account_tool_instance_id", "at", "kind", "message"],
+    "cloud_credentials": ["id", "provider", "encrypted_token", "account_email", "account_uuid", "validated_at", "created_at", "updated_at"],
 ]
 
 struct MigrationTests {
@@ -84,7 +85,7 @@ struct MigrationTests {
 
         #expect(try await test.database.read(schema) == before)
         #expect(try test.database.schemaVersion() == versionBefore)
-        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime"])
+        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials"])
         try test.expectNoDanglingRows()
     }
 
@@ -128,7 +129,7 @@ struct MigrationTests {
         #expect(error?.code == .newerSchema)
         #expect(error?.message.contains("999_future_feature") == true)
         #expect(error?.message.contains("newer agentbox") == true)
-        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "999_future_feature"])
+        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials", "999_future_feature"])
         let schemaAfter = try await reopened.read { db in
             try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
         }
@@ -164,7 +165,7 @@ struct MigrationTests {
         let created = try AppDatabase.open(path: missing)
         try created.migrate()
         #expect(FileManager.default.fileExists(atPath: missing))
-        #expect(try created.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime"])
+        #expect(try created.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials"])
         try test.expectNoDanglingRows()
     }
 

@@ -17,13 +17,15 @@ struct DoctorCommand: AsyncParsableCommand {
 
     @OptionGroup var data: DataOptions
     @OptionGroup var docker: DockerSocketOption
+    @OptionGroup var digitalOceanAPI: DigitalOceanAPIOption
 
     @Flag(help: "Print the checks as JSON: {\"ok\": bool, \"checks\": [{\"name\", \"status\", \"detail\", \"fix\"}]}.")
     var json = false
 
     func run() async throws {
         _ = try data.prepareProcess(label: "agentbox.doctor")
-        let checks = await Doctor.run(Doctor.Options(directory: data.directory, keys: data.masterKey, dockerSocket: docker.path))
+        let checks = await Doctor.run(
+            Doctor.Options(directory: data.directory, keys: data.masterKey, dockerSocket: docker.path, digitalOceanAPI: try digitalOceanAPI.resolved()))
         let failed = checks.contains { $0.status == .fail }
         if json {
             let encoder = JSONEncoder()

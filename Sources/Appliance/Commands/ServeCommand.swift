@@ -38,6 +38,13 @@ struct ServeCommand: AsyncParsableCommand {
         "Who may create local toolboxes: everyone or admins (env AGENTBOX_LOCAL_TOOLBOXES; default everyone).", valueName: "who"))
     var localToolboxes: String?
 
+    @OptionGroup var digitalOceanAPI: DigitalOceanAPIOption
+
+    @Option(help: ArgumentHelp(
+        "Seconds a DigitalOcean toolbox's agent has to enroll before the toolbox turns error (env AGENTBOX_ENROLLMENT_TIMEOUT; default 900).",
+        valueName: "seconds"))
+    var enrollmentTimeout: Int?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let host = host ?? environment["AGENTBOX_HOST"] ?? "127.0.0.1"
@@ -52,10 +59,16 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let interval = try reconcileInterval ?? environment["AGENTBOX_RECONCILE_INTERVAL"].map(Self.parseInterval) ?? 5
         guard interval >= 0 else { throw ValidationError("--reconcile-interval must be 0 (off) or more seconds") }
+        let apiURL = try digitalOceanAPI.resolved()
+        let enrollment = try enrollmentTimeout ?? environment["AGENTBOX_ENROLLMENT_TIMEOUT"].map(Self.parseSeconds) ?? 900
+        guard enrollment > 0 else { throw ValidationError("--enrollment-timeout must be a positive number of seconds") }
         let backend = try await data.openBackend(.create, label: "agentbox")
         // With the local DTMA on, a local toolbox is created only while the engine answers.
         let plane = ControlPlane(
-            backend: backend, configuration: .init(portRange: portRange, localToolboxes: policy, dockerSocket: interval > 0 ? docker.path : nil))
+            backend: backend,
+            configuration: .init(
+                portRange: portRange, localToolboxes: policy, dockerSocket: interval > 0 ? docker.path : nil, digitalOceanAPI: apiURL,
+                enrollmentTimeout: .seconds(enrollment)))
         let metrics = ServerMetrics()
         MetricsSystem.bootstrap(metrics.factory)
         // The DTMA role of local toolboxes runs beside the server and stops with it.
@@ -67,6 +80,11 @@ struct ServeCommand: AsyncParsableCommand {
             ).run()
         } : nil
         defer { dtma?.cancel() }
+        // DigitalOcean toolboxes' droplets are created, waited for and deleted beside the server.
+        let provisioner = Task {
+            await DigitalOceanProvisioner(provisioning: plane.provisioning, interval: .seconds(1), logger: Logger(label: "agentbox.digitalocean")).run()
+        }
+        defer { provisioner.cancel() }
         try await HTTPServer(
             plane: plane, host: host, port: port, logger: Logger(label: "agentbox"),
             operations: OperatorSettings(dockerSocket: docker.path, metrics: metrics)
@@ -75,6 +93,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     private static func parseInterval(_ text: String) throws -> Double {
         guard let seconds = Double(text) else { throw ValidationError("AGENTBOX_RECONCILE_INTERVAL '\(text)' is not a number of seconds") }
+        return seconds
+    }
+
+    private static func parseSeconds(_ text: String) throws -> Int {
+        guard let seconds = Int(text) else { throw ValidationError("AGENTBOX_ENROLLMENT_TIMEOUT '\(text)' is not a number of seconds") }
         return seconds
     }
 

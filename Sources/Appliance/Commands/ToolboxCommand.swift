@@ -16,7 +16,7 @@ struct ToolboxCommand: AsyncParsableCommand {
         abstract: "List, show, create, rename and delete toolboxes (hosts that run tools).",
         subcommands: [List.self, Get.self, Create.self, Rename.self, Delete.self])
 
-    static let fieldOrder = ["id", "name", "provider", "status", "status_detail", "reachability", "user_id"]
+    static let fieldOrder = ["id", "name", "provider", "status", "status_detail", "reachability", "region", "size_slug", "droplet_id", "public_ip_address", "user_id"]
 
     struct List: ClientCommand {
         static let configuration = CommandConfiguration(abstract: "List your toolboxes (all for admins).")
@@ -32,7 +32,8 @@ struct ToolboxCommand: AsyncParsableCommand {
         func run(_ api: APIClient) async throws {
             let columns = [
                 Column("ID", "id"), Column("NAME", "name"), Column("PROVIDER", "provider"), Column("STATUS", "status"),
-                Column("REACHABILITY", "reachability"), Column("OWNER", "user_id"), Column("CREATED", "created_at"),
+                Column("REACHABILITY", "reachability"), Column("DROPLET", "droplet_id"), Column("ADDRESS", "public_ip_address"),
+                Column("OWNER", "user_id"), Column("CREATED", "created_at"),
             ]
             let query = [("user_id", user), ("status", status), ("provider", provider), ("name", name)] + page.query
             try Output.page(try await api.send(.listToolboxes, query: query), json: client.json, columns: columns, noun: "toolboxes")
@@ -52,17 +53,46 @@ struct ToolboxCommand: AsyncParsableCommand {
     }
 
     struct Create: ClientCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a toolbox that you own.")
-        static let routes: [APIRoute] = [.createToolbox]
+        static let configuration = CommandConfiguration(
+            abstract: "Create a toolbox that you own.",
+            discussion: """
+                A digitalocean toolbox is a droplet of --size in --region (see the admin's agentbox digitalocean status); \
+                the command follows its provisioning with a line per step unless --no-wait. \
+                Example: agentbox toolbox create big --provider digitalocean --region nyc3 --size s-2vcpu-4gb
+                """)
+        static let routes: [APIRoute] = [.createToolbox, .getToolbox]
 
         @Argument(help: "The toolbox's name.") var name: String
         @Option(help: "Where it runs: local (the appliance's Docker engine; the default) or digitalocean.") var provider: String?
+        @Option(help: "digitalocean: the region, e.g. nyc3.") var region: String?
+        @Option(help: "digitalocean: the droplet size, e.g. s-1vcpu-1gb.") var size: String?
+        @Flag(help: "Do not follow a digitalocean toolbox's provisioning.") var noWait = false
+        @Option(help: "Stop following after this many seconds (default 900); provisioning goes on.") var timeout: Int = 900
         @OptionGroup var client: ClientOptions
 
         func run(_ api: APIClient) async throws {
             var body: [String: JSONValue] = ["name": .string(name)]
             if let provider { body["provider"] = .string(provider) }
-            try Output.record(try await api.send(.createToolbox, body: .object(body)), json: client.json, first: ToolboxCommand.fieldOrder)
+            if let region { body["region"] = .string(region) }
+            if let size { body["size"] = .string(size) }
+            var reply = try await api.send(.createToolbox, body: .object(body))
+            guard let id = try reply.json.string("id"), try reply.json.string("status") == "pending_provision", !noWait, !client.json else {
+                return try Output.record(reply, json: client.json, first: ToolboxCommand.fieldOrder)
+            }
+            print("toolbox \(id) created; provisioning (--no-wait to skip this)")
+            var last = ""
+            let deadline = ContinuousClock.now + .seconds(timeout)
+            while ContinuousClock.now < deadline {
+                reply = try await api.send(.getToolbox, ["id": id])
+                let status = try reply.json.string("status") ?? "?"
+                let line = "\(status): \(try reply.json.string("status_detail") ?? "")"
+                if line != last { print(line) }
+                last = line
+                if status == "error" { throw CLIError("toolbox \(id) failed to provision") }
+                if status != "pending_provision" && status != "provisioning" { return try Output.record(reply, json: false, first: ToolboxCommand.fieldOrder) }
+                try await Task.sleep(for: .seconds(1))
+            }
+            print("still provisioning after \(timeout) s; follow it with: agentbox toolbox get \(id)")
         }
     }
 

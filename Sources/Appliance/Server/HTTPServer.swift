@@ -13,7 +13,7 @@ struct HTTPServer {
     var operations = OperatorSettings()
 
     /// Every resource's routes.
-    static var groups: [any RouteGroup.Type] { [HealthRoutes.self, UserRoutes.self, AgentRoutes.self, TokenRoutes.self, AdminRoutes.self, CatalogRoutes.self, ToolboxRoutes.self, InstanceRoutes.self, RegistryRoutes.self, ToolbeltRoutes.self, CredentialRoutes.self, HandoutRoutes.self, ToolCallRoutes.self] }
+    static var groups: [any RouteGroup.Type] { [HealthRoutes.self, UserRoutes.self, AgentRoutes.self, TokenRoutes.self, AdminRoutes.self, CatalogRoutes.self, ToolboxRoutes.self, InstanceRoutes.self, RegistryRoutes.self, ToolbeltRoutes.self, CredentialRoutes.self, HandoutRoutes.self, ToolCallRoutes.self, DigitalOceanRoutes.self] }
 
     /// The OpenAPI document of every route group.
     static func openAPIDocument() throws -> Data {

@@ -1,3 +1,4 @@
+import DigitalOcean
 import Foundation
 import Storage
 import Vault
@@ -37,11 +38,14 @@ public enum Doctor {
         /// Below this much free space in the data directory's file system, a warning.
         public var minimumFreeBytes: Int64
         public var now: Date
+        /// The DigitalOcean API the stored token is checked against.
+        public var digitalOceanAPI: String
 
         public init(
             directory: DataDirectory, keys: MasterKeyConfiguration, dockerSocket: String = DockerProbe.defaultSocketPath,
-            minimumFreeBytes: Int64 = 1 << 30, now: Date = Date()
+            minimumFreeBytes: Int64 = 1 << 30, now: Date = Date(), digitalOceanAPI: String = DigitalOceanClient.defaultBaseURL
         ) {
+            self.digitalOceanAPI = digitalOceanAPI
             self.directory = directory
             self.keys = keys
             self.dockerSocket = dockerSocket
@@ -54,7 +58,7 @@ public enum Doctor {
     public static func run(_ options: Options) async -> [Check] {
         let directory = options.directory
         var checks = [dataDirectory(directory), masterKey(options.keys)]
-        checks += await databaseAndVault(directory, keys: options.keys)
+        checks += await databaseAndVault(directory, keys: options.keys, digitalOceanAPI: options.digitalOceanAPI)
         checks.append(await docker(options.dockerSocket))
         checks.append(diskSpace(directory, minimum: options.minimumFreeBytes))
         checks.append(clock(options.now))
@@ -125,8 +129,8 @@ public enum Doctor {
 
     private static let restoreFix = "stop the server and restore a backup: agentbox restore FILE --force"
 
-    static func databaseAndVault(_ directory: DataDirectory, keys: MasterKeyConfiguration) async -> [Check] {
-        let names = ["database_integrity", "database_foreign_keys", "vault", "sealed_values", "audit_chain"]
+    static func databaseAndVault(_ directory: DataDirectory, keys: MasterKeyConfiguration, digitalOceanAPI: String) async -> [Check] {
+        let names = ["database_integrity", "database_foreign_keys", "vault", "sealed_values", "audit_chain", "digitalocean"]
         func skipped(_ from: Int, _ why: String) -> [Check] {
             names[from...].map { Check($0, .fail, "not checked: \(why)", fix: nil) }
         }
@@ -211,7 +215,25 @@ public enum Doctor {
         } catch {
             checks.append(Check("audit_chain", .fail, "the audit log could not be read: \(describe(error))", fix: restoreFix))
         }
+        checks.append(await digitalOcean(database, vault: vault, apiURL: digitalOceanAPI))
         return checks
+    }
+
+    /// The stored DigitalOcean token, asked to `/v2/account`; fine when none is stored (only remote toolboxes need one).
+    static func digitalOcean(_ database: AppDatabase, vault: Vault, apiURL: String) async -> Check {
+        let account = DigitalOceanAccountService(database: database, vault: vault, audit: AuditLog(vault: vault), apiURL: apiURL)
+        let fix = "store a valid token: printf %s \"$DIGITALOCEAN_TOKEN\" | agentbox digitalocean set-token"
+        do {
+            guard try await database.snapshot({ tx in try tx.cloudCredential(provider: DigitalOceanAccountService.provider) }) != nil else {
+                return Check("digitalocean", .ok, "no DigitalOcean token stored (only remote toolboxes need one)")
+            }
+            let found = try await DigitalOceanAccountService.check(try await account.client())
+            return Check("digitalocean", .ok, "the token is accepted by \(apiURL) (account \(found.email ?? found.uuid ?? "?"))")
+        } catch let error as ServiceError where error.reason == "digitalocean_unavailable" {
+            return Check("digitalocean", .warn, error.message, fix: "check the network path to \(apiURL) (HTTPS_PROXY is honoured)")
+        } catch {
+            return Check("digitalocean", .fail, describe(error), fix: fix)
+        }
     }
 
     // MARK: - Surroundings

@@ -8,14 +8,15 @@ import Storage
 ///        |                  v            v              |                    v
 ///        +-------------->  error  <------+--------------+------------------ error
 /// ```
+/// pending_provision, provisioning and error may also go to pending_deprovision: the user gives up on them.
 /// A toolbox is created `active` (local) or `pending_provision` (remote); `archived` is final.
 public enum ToolboxStatusMachine {
     /// Every allowed change, from each status to the statuses that may follow it.
     public static let transitions: [ToolboxStatus: Set<ToolboxStatus>] = [
         // A remote toolbox is being asked for: the droplet request starts, fails, or the user gives up.
         .pendingProvision: [.provisioning, .error, .pendingDeprovision],
-        // The droplet is booting: its agent enrolls and beats, or a time-out turns it to error.
-        .provisioning: [.active, .error],
+        // The droplet is booting: its agent enrolls and beats, a time-out turns it to error, or the user gives up.
+        .provisioning: [.active, .error, .pendingDeprovision],
         // Running: deprovision on request; error when its host fails for good.
         .active: [.pendingDeprovision, .error],
         // A failed toolbox is provisioned again or deprovisioned.

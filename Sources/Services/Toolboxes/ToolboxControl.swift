@@ -24,20 +24,7 @@ public struct ToolboxControl: Sendable {
     /// The ids of the toolboxes whose DTMA runs inside this process: active local toolboxes, and deprovisioning
     /// ones until their containers are gone; oldest first.
     public func activeLocalToolboxIDs() async throws -> [UUID] {
-        try await database.snapshot { tx in
-            var ids: [UUID] = []
-            for status in [ToolboxStatus.active, .deprovisioning] {
-                var offset = 0
-                while true {
-                    let page = try tx.accountToolEnvironments(
-                        userID: nil, status: status, provider: .local, name: nil, page: PageRequest(limit: PageRequest.maximumLimit, offset: offset))
-                    ids += page.items.map(\.id)
-                    offset += page.items.count
-                    if page.items.isEmpty || offset >= page.total { break }
-                }
-            }
-            return ids
-        }
+        try await database.snapshot { tx in try tx.accountToolEnvironments(provider: .local, statuses: [.active, .deprovisioning]).map(\.id) }
     }
 
     /// Stores what a toolbox's DTMA did to instances' containers; events of instances that are gone are dropped.

@@ -1,3 +1,4 @@
+import DigitalOcean
 import Foundation
 import Storage
 
@@ -17,6 +18,8 @@ public struct ToolboxService: Sendable {
     /// The local Docker engine, asked before a local toolbox is created; nil skips the check (no DTMA runs here).
     let engine: DockerProbe?
     let signals: ToolboxSignals
+    /// The DigitalOcean account, asked for its regions and sizes before a DigitalOcean toolbox is created.
+    let digitalOcean: DigitalOceanAccountService
 
     /// What may change on a toolbox.
     public struct Changes: Sendable {
@@ -29,18 +32,64 @@ public struct ToolboxService: Sendable {
 
     /// Creates a toolbox owned by the calling user, with its toolbox token (kept for its host agent, never shown here).
     ///
-    /// `provider` is `local` (the appliance's own Docker engine: active at once) or `digitalocean`,
-    /// which is refused until remote toolboxes arrive.
-    public func create(name: String, provider: String, by principal: Principal) async throws -> AccountToolEnvironment {
+    /// `provider` is `local` (the appliance's own Docker engine: active at once) or `digitalocean` (a droplet of
+    /// `size` in `region`, both checked against DigitalOcean's live lists; provisioned in the background).
+    public func create(name: String, provider: String, region: String? = nil, size: String? = nil, by principal: Principal) async throws
+        -> AccountToolEnvironment
+    {
         let owner = try principal.requireUser()
         let name = try Validation.name(name)
         guard let provider = ToolboxProvider(rawValue: provider) else {
             let known = ToolboxProvider.allCases.map(\.rawValue).joined(separator: " or ")
             throw ServiceError(.invalidRequest, "provider must be \(known)")
         }
-        guard provider == .local else {
-            throw ServiceError(.unprocessable, "provider \(provider.rawValue) is not available yet; it arrives with remote toolboxes")
+        let toolbox: AccountToolEnvironment
+        switch provider {
+        case .digitalocean:
+            let (region, size) = try await Self.placement(region: region, size: size, digitalOcean)
+            toolbox = AccountToolEnvironment(
+                userID: owner.id, name: name, region: region, sizeSlug: size, status: .pendingProvision, provider: provider, reachability: .unknown)
+        case .local:
+            try await checkLocal(owner)
+            toolbox = AccountToolEnvironment(userID: owner.id, name: name, status: .active, provider: provider, reachability: .unknown)
         }
+        return try await database.transaction { [tokens, audit] tx in
+            var toolbox = try tx.insert(toolbox)
+            if toolbox.provider == .digitalocean { toolbox.statusDetail = "waiting to create the droplet" }
+            let issued = try tokens.issue(.toolbox(toolbox.id), name: "toolbox \(toolbox.id.uuidString.lowercased())", in: tx)
+            toolbox.dtmaBearerTokenID = issued.record.id
+            try tx.update(toolbox)
+            try audit.append(Self.event(principal, "toolbox.create", toolbox, detail: ["provider": provider.rawValue]), in: tx)
+            return toolbox
+        }
+    }
+
+    /// A region and a size that DigitalOcean offers together now; refusals list what would do.
+    static func placement(region: String?, size: String?, _ digitalOcean: DigitalOceanAccountService) async throws -> (String, String) {
+        guard let region, let size else {
+            throw ServiceError(.invalidRequest, "a digitalocean toolbox needs a region and a size, e.g. region nyc3 and size s-1vcpu-1gb")
+        }
+        let client = try await digitalOcean.client()
+        let regions: [Region]
+        let sizes: [Size]
+        do {
+            (regions, sizes) = (try await client.regions(), try await client.sizes())
+        } catch {
+            throw DigitalOceanAccountService.serviceError(error)
+        }
+        let open = regions.filter(\.available).map(\.slug).sorted()
+        guard open.contains(region) else {
+            throw ServiceError(.unprocessable, "region '\(region)' is not one DigitalOcean offers now; available: \(open.joined(separator: ", "))")
+        }
+        let fitting = sizes.filter { $0.available && $0.regions.contains(region) }.map(\.slug)
+        guard fitting.contains(size) else {
+            throw ServiceError(.unprocessable, "size '\(size)' is not offered in \(region) now; offered there: \(fitting.joined(separator: ", "))")
+        }
+        return (region, size)
+    }
+
+    /// The checks before a local toolbox: who may, and an engine that answers.
+    private func checkLocal(_ owner: User) async throws {
         guard localToolboxes == .everyone || owner.role == .admin else {
             throw ServiceError(.forbidden, "on this appliance only admins may create local toolboxes (serve --local-toolboxes admins); ask an admin")
         }
@@ -53,15 +102,6 @@ public struct ToolboxService: Sendable {
                     "the Docker engine at \(engine.socketPath) does not answer (\(error.message)): local toolboxes run their tools on it. "
                         + "Start it (e.g. systemctl start docker), or give serve --docker-socket; then create the toolbox again")
             }
-        }
-        let toolbox = AccountToolEnvironment(userID: owner.id, name: name, status: .active, provider: provider, reachability: .unknown)
-        return try await database.transaction { [tokens, audit] tx in
-            var toolbox = try tx.insert(toolbox)
-            let issued = try tokens.issue(.toolbox(toolbox.id), name: "toolbox \(toolbox.id.uuidString.lowercased())", in: tx)
-            toolbox.dtmaBearerTokenID = issued.record.id
-            try tx.update(toolbox)
-            try audit.append(Self.event(principal, "toolbox.create", toolbox, detail: ["provider": provider.rawValue]), in: tx)
-            return toolbox
         }
     }
 
@@ -127,7 +167,8 @@ public struct ToolboxService: Sendable {
             try Self.move(&toolbox, to: .pendingDeprovision, by: principal, audit: audit, in: tx)
             try Self.move(&toolbox, to: .deprovisioning, by: principal, audit: audit, in: tx)
             try audit.append(Self.event(principal, "toolbox.deprovision", toolbox, detail: ["cascade": String(cascade)]), in: tx)
-            if containers == 0 { try Self.finishDeprovision(&toolbox, by: principal, audit: audit, in: tx) }
+            // A droplet is deleted by the DigitalOcean provisioner first; a local toolbox with no container is done.
+            if containers == 0 && toolbox.provider == .local { try Self.finishDeprovision(&toolbox, by: principal, audit: audit, in: tx) }
             return toolbox
         }
         if toolbox.status == .deprovisioning { signals.changed(toolbox.id) }

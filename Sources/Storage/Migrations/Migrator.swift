@@ -8,6 +8,7 @@ enum Migrator {
         migrator.registerMigration(Migration001InitialSchema.identifier, migrate: Migration001InitialSchema.migrate)
         migrator.registerMigration(Migration002PortLeases.identifier, migrate: Migration002PortLeases.migrate)
         migrator.registerMigration(Migration003InstanceRuntime.identifier, migrate: Migration003InstanceRuntime.migrate)
+        migrator.registerMigration(Migration004CloudCredentials.identifier, migrate: Migration004CloudCredentials.migrate)
         return migrator
     }()
 }

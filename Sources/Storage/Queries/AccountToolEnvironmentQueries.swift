@@ -44,4 +44,13 @@ extension Transaction {
         if let name { request = request.filter(Column(AccountToolEnvironment.CodingKeys.name) == name) }
         return try self.page(request, page)
     }
+
+    /// Every toolbox of `provider` in one of `statuses`, oldest first (the work list of a toolbox's host side).
+    public func accountToolEnvironments(provider: ToolboxProvider, statuses: Set<ToolboxStatus>) throws -> [AccountToolEnvironment] {
+        try AccountToolEnvironment
+            .filter(Column(AccountToolEnvironment.CodingKeys.provider) == provider)
+            .filter(statuses.map(\.rawValue).contains(Column(AccountToolEnvironment.CodingKeys.status)))
+            .order(Column(AccountToolEnvironment.CodingKeys.createdAt), Column(AccountToolEnvironment.CodingKeys.id))
+            .fetchAll(db)
+    }
 }

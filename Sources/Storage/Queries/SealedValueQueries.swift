@@ -35,6 +35,10 @@ struct SealedColumn: Sendable {
             table: "registry_credentials", column: "encrypted_password",
             select: "SELECT t.id AS row_id, t.registry AS registry, t.encrypted_password AS blob FROM registry_credentials t",
             owners: ["registry"]),
+        SealedColumn(
+            table: "cloud_credentials", column: "encrypted_token",
+            select: "SELECT t.id AS row_id, t.provider AS provider, t.encrypted_token AS blob FROM cloud_credentials t",
+            owners: ["provider"]),
     ]
 
     static func named(_ table: String) throws -> SealedColumn {

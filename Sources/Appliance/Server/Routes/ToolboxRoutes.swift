@@ -10,7 +10,7 @@ enum ToolboxRoutes: RouteGroup {
                 let body = try await call.body(ToolboxBody.self)
                 guard let name = body.name else { throw ServiceError(.invalidRequest, "the body is missing the field name") }
                 let toolbox = try await plane.toolboxes.create(
-                    name: name, provider: body.provider ?? ToolboxProvider.local.rawValue, by: try call.caller)
+                    name: name, provider: body.provider ?? ToolboxProvider.local.rawValue, region: body.region, size: body.size, by: try call.caller)
                 return try JSONResponse.encode(ToolboxView(toolbox), status: .created)
             },
             Endpoint(.get, "/api/v1/toolboxes") { call in
@@ -43,7 +43,7 @@ extension ToolboxRoutes {
         paths: #"""
             {
               "/api/v1/toolboxes": {
-                "post": {"operationId": "createToolbox", "summary": "Create a toolbox owned by the caller (provider local; digitalocean is not available yet)", "tags": ["toolboxes"],
+                "post": {"operationId": "createToolbox", "summary": "Create a toolbox owned by the caller: local (the appliance's Docker engine), or digitalocean (a droplet provisioned in the background)", "tags": ["toolboxes"],
                   "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ToolboxCreate"}}}},
                   "responses": {"201": {"description": "Created.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Toolbox"}}}},
                     "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
@@ -94,8 +94,10 @@ extension ToolboxRoutes {
               "ToolboxProvider": {"type": "string", "enum": ["local", "digitalocean"]},
               "ToolboxCreate": {"type": "object", "required": ["name"],
                 "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100},
-                  "provider": {"type": "string", "enum": ["local"], "default": "local",
-                    "description": "local: the appliance's Docker engine. digitalocean is refused (422) until remote toolboxes arrive."}}},
+                  "provider": {"type": "string", "enum": ["local", "digitalocean"], "default": "local",
+                    "description": "local: the appliance's Docker engine. digitalocean: a droplet (needs region and size, and a DigitalOcean token set by an admin)."},
+                  "region": {"type": "string", "description": "digitalocean: a region slug DigitalOcean offers now, e.g. nyc3."},
+                  "size": {"type": "string", "description": "digitalocean: a droplet size offered in that region, e.g. s-1vcpu-1gb."}}},
               "ToolboxUpdate": {"type": "object", "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}}},
               "ToolboxPage": {"allOf": [{"$ref": "#/components/schemas/PageMeta"}, {"type": "object", "required": ["items"],
                 "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Toolbox"}}}}]}

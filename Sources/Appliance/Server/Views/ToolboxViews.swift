@@ -53,14 +53,19 @@ struct ToolboxView: Codable, Sendable {
 struct ToolboxBody: Decodable, Sendable {
     let name: String?
     let provider: String?
+    /// A DigitalOcean toolbox's region and droplet size.
+    let region: String?
+    let size: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, provider
+        case name, provider, region, size
     }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decodeUnlessAbsent(String.self, forKey: .name)
         provider = try container.decodeUnlessAbsent(String.self, forKey: .provider)
+        region = try container.decodeUnlessAbsent(String.self, forKey: .region)
+        size = try container.decodeUnlessAbsent(String.self, forKey: .size)
     }
 }

@@ -1,0 +1,127 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// DigitalOcean toolboxes through the API, with `serve` pointed at the project's stand-in: placement checked against
+/// the live lists, the droplet created once (also across a kill -9), waited for until it has its address, a failed
+/// placement and a missing enrollment ending in `error` with the reason, and deprovisioning that deletes by tag.
+struct DigitalOceanToolboxTests {
+    /// A stand-in with quick droplets, and a server pointed at it with the admin's token set.
+    static func world(
+        _ folder: TemporaryDirectory, enrollment: Int = 4, environment: [String: String] = [:]
+    ) async throws -> (StandInProcess, TestAPI, ada: (id: String, token: String)) {
+        let sim = try await StandInProcess.start(["--active-after", "0.5", "--ip-after", "0.5"], folder: folder)
+        let api = try await TestAPI.start(
+            serveArguments: Self.serve(sim, enrollment: enrollment), environment: environment)
+        let set = try await api.request("PUT", "/api/v1/admin/digitalocean/token", token: api.adminToken, body: ["token": sim.token])
+        #expect(set.status == 200, "\(ToolAPIFixtures.text(set))")
+        return (sim, api, try await api.createUser("ada"))
+    }
+
+    static func serve(_ sim: StandInProcess, enrollment: Int) -> [String] {
+        ["--reconcile-interval", "0", "--digitalocean-api", sim.baseURL, "--enrollment-timeout", String(enrollment)]
+    }
+
+    /// Polls a toolbox until `condition` holds (30 s at most).
+    static func until(_ api: TestAPI, _ id: String, token: String, _ condition: ([String: Any]) -> Bool) async throws -> [String: Any] {
+        var last: [String: Any] = [:]
+        for _ in 0..<150 {
+            last = try await api.request("GET", "/api/v1/toolboxes/\(id)", token: token).json
+            if condition(last) { return last }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("toolbox \(id) did not get there within 30 s: \(last)")
+        return last
+    }
+
+    static func tagged(_ sim: StandInProcess, _ toolbox: String) async throws -> [[String: Any]] {
+        let droplets = try await sim.state()["droplets"] as? [[String: Any]] ?? []
+        return droplets.filter { ($0["tags"] as? [String])?.contains("agentbox-toolbox-\(toolbox)") == true }
+    }
+
+    @Test func aToolboxGetsOneDropletWithItsAddressThenErrorsWithoutEnrollmentAndDeprovisionsByTag() async throws {
+        let folder = try TemporaryDirectory()
+        let (sim, api, ada) = try await Self.world(folder)
+        defer { Task { await sim.stop() } }
+        let create = "/api/v1/toolboxes"
+        let badRegion = try await api.request("POST", create, token: ada.token, body: ["name": "cloud", "provider": "digitalocean", "region": "mars1", "size": "s-1vcpu-1gb"])
+        #expect(badRegion.status == 422 && ToolAPIFixtures.text(badRegion).contains("available: "), "\(ToolAPIFixtures.text(badRegion))")
+        let badSize = try await api.request("POST", create, token: ada.token, body: ["name": "cloud", "provider": "digitalocean", "region": "nyc3", "size": "huge"])
+        #expect(badSize.status == 422 && ToolAPIFixtures.text(badSize).contains("offered there: "), "\(ToolAPIFixtures.text(badSize))")
+
+        let created = try await api.request("POST", create, token: ada.token, body: ["name": "cloud", "provider": "digitalocean", "region": "nyc3", "size": "s-1vcpu-1gb"])
+        #expect(created.status == 201 && created.string("status") == "pending_provision", "\(ToolAPIFixtures.text(created))")
+        let id = try #require(created.string("id"))
+        let up = try await Self.until(api, id, token: ada.token) { $0["public_ip_address"] is String }
+        #expect(up["status"] as? String == "provisioning" && up["droplet_id"] is Int && up["region"] as? String == "nyc3")
+        #expect((up["status_detail"] as? String)?.contains("waiting for its agent to enroll") == true, "\(up)")
+        let droplets = try await Self.tagged(sim, id)
+        #expect(droplets.count == 1 && droplets.first?["id"] as? Int == up["droplet_id"] as? Int)
+        let failed = try await Self.until(api, id, token: ada.token) { $0["status"] as? String == "error" }
+        #expect((failed["status_detail"] as? String)?.contains("did not enroll within 4 s") == true, "\(failed)")
+
+        #expect(try await api.request("DELETE", "/api/v1/toolboxes/\(id)", token: ada.token).status == 200)
+        let archived = try await Self.until(api, id, token: ada.token) { $0["status"] as? String == "archived" }
+        #expect(archived["status"] as? String == "archived")
+        #expect(try await Self.tagged(sim, id).isEmpty, "no droplet is left with the toolbox's tag")
+        _ = try await api.stop()
+    }
+
+    @Test func theCLIFollowsProvisioningLineByLineAndListsTheDropletAndItsAddress() async throws {
+        let folder = try TemporaryDirectory()
+        let (sim, api, ada) = try await Self.world(folder, enrollment: 3)
+        defer { Task { await sim.stop() } }
+        var cli = AgentboxProcess(folder: api.folder)
+        cli.environment = ["AGENTBOX_TOKEN": ada.token, "AGENTBOX_SERVER": "http://127.0.0.1:\(api.server.port)"]
+        let followed = try await cli.run(["toolbox", "create", "cloud", "--provider", "digitalocean", "--region", "nyc3", "--size", "s-1vcpu-1gb"])
+        // In this part no agent enrolls: the toolbox ends in error after the 3 s, and the command says so.
+        #expect(followed.status == 1, "\(followed.output)")
+        for line in ["provisioning: creating the droplet", "is being created", "waiting for its agent to enroll", "error: the agent on droplet"] {
+            #expect(followed.output.contains(line), "\(line) in: \(followed.output)")
+        }
+        let listed = try await cli.run(["toolbox", "list"])
+        let id = try #require(try await api.request("GET", "/api/v1/toolboxes", token: ada.token).items.first?["id"] as? String)
+        let droplet = try #require(try await Self.tagged(sim, id).first)
+        #expect(listed.status == 0 && listed.output.contains("\(droplet["id"] as? Int ?? -1)") && listed.output.contains("203.0.113."), "\(listed.output)")
+        _ = try await api.stop()
+    }
+
+    @Test func aPlacementThatFailsLaterEndsInErrorWithTheReason() async throws {
+        let folder = try TemporaryDirectory()
+        let (sim, api, ada) = try await Self.world(folder, enrollment: 60)
+        defer { Task { await sim.stop() } }
+        try await sim.inject(["placement_failure": ["count": 1, "message": "no capacity"]])
+        let created = try await api.request(
+            "POST", "/api/v1/toolboxes", token: ada.token, body: ["name": "unlucky", "provider": "digitalocean", "region": "nyc3", "size": "s-1vcpu-1gb"])
+        let id = try #require(created.string("id"))
+        let failed = try await Self.until(api, id, token: ada.token) { $0["status"] as? String == "error" }
+        #expect((failed["status_detail"] as? String)?.contains("could not place droplet") == true, "\(failed)")
+        _ = try await api.stop()
+    }
+
+    @Test func killedAtEachStepTheAppliancePicksUpWithOneDropletAndDeprovisionsToNone() async throws {
+        let folder = try TemporaryDirectory()
+        let (sim, first, ada) = try await Self.world(folder, enrollment: 60, environment: ["AGENTBOX_FAILPOINT": "after-droplet-create"])
+        defer { Task { await sim.stop() } }
+        let created = try await first.request(
+            "POST", "/api/v1/toolboxes", token: ada.token, body: ["name": "sturdy", "provider": "digitalocean", "region": "ams3", "size": "s-1vcpu-2gb"])
+        let id = try #require(created.string("id"))
+        // The droplet was accepted and the process died (SIGKILL) before writing its id.
+        #expect(await first.server.waitForExit(timeout: .seconds(30)), "the fail point did not kill the server")
+        #expect(try await Self.tagged(sim, id).count == 1)
+
+        let second = try await first.restarted(serveArguments: Self.serve(sim, enrollment: 60), environment: ["AGENTBOX_FAILPOINT": "after-droplet-delete"])
+        let up = try await Self.until(second, id, token: ada.token) { $0["public_ip_address"] is String }
+        #expect(try await Self.tagged(sim, id).map { $0["id"] as? Int } == [up["droplet_id"] as? Int], "the droplet was adopted, not made twice")
+        #expect(try await sim.requests("POST", "/v2/droplets") == 1)
+
+        // Deprovisioning: the process dies after asking for the deletion, before archiving.
+        #expect(try await second.request("DELETE", "/api/v1/toolboxes/\(id)", token: ada.token).status == 200)
+        #expect(await second.server.waitForExit(timeout: .seconds(30)), "the fail point did not kill the server")
+        let third = try await second.restarted(serveArguments: Self.serve(sim, enrollment: 60))
+        let archived = try await Self.until(third, id, token: ada.token) { $0["status"] as? String == "archived" }
+        #expect(archived["status"] as? String == "archived")
+        #expect(try await Self.tagged(sim, id).isEmpty)
+        _ = try await third.stop()
+    }
+}

@@ -9,8 +9,8 @@ set -euo pipefail
 want=${1:-run}
 run_packages=(pkg-config libsqlite3-dev libsodium-dev libcurl4-openssl-dev)
 # docker.io: the engine (dockerd) and CLI; docker-registry, busybox-static, apache2-utils (htpasswd), curl:
-# the registries and tool images of scripts/test-services.sh.
-test_packages=(sqlite3 python3 python3-nacl docker.io docker-registry busybox-static apache2-utils curl)
+# the registries and tool images of scripts/test-services.sh. cloud-init: `cloud-init schema` checks droplets' user-data.
+test_packages=(sqlite3 python3 python3-nacl docker.io docker-registry busybox-static apache2-utils curl cloud-init)
 # dpkg-dev (dpkg-shlibdeps), binutils (strip, readelf), lintian: packaging/build-deb.sh. debootstrap,
 # systemd (systemd-analyze) and, for the engine it may start, what scripts/test-services.sh needs:
 # packaging/test-package.sh.

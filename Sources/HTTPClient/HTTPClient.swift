@@ -18,11 +18,15 @@ public final class HTTPClient: Sendable {
         public var maximumResponseSize: Int
         /// The `User-Agent` header, unless a request sets its own.
         public var userAgent: String
+        /// Trust a TLS server by its public key alone (`sha256//<base64>`, libcurl's pin form) instead of a
+        /// certificate authority: how droplets reach the appliance's self-signed certificate.
+        public var pinnedPublicKey: String?
 
         public init(
             connectTimeout: Duration = .seconds(10), timeout: Duration = .seconds(60), unixSocketPath: String? = nil,
-            maximumResponseSize: Int = 64 << 20, userAgent: String = "agentbox"
+            maximumResponseSize: Int = 64 << 20, userAgent: String = "agentbox", pinnedPublicKey: String? = nil
         ) {
+            self.pinnedPublicKey = pinnedPublicKey
             self.connectTimeout = connectTimeout
             self.timeout = timeout
             self.unixSocketPath = unixSocketPath

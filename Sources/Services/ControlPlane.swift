@@ -44,12 +44,18 @@ public struct ControlPlane: Sendable {
         public var digitalOceanAPI: String
         /// How long a droplet's agent has to enroll before its toolbox turns `error`.
         public var enrollmentTimeout: Duration
+        /// The URL droplets call home to; DigitalOcean toolboxes need one.
+        public var publicURL: String?
+        /// The pin of the appliance's own TLS key (`serve --tls`), which droplets check; nil behind a proxy's certificate.
+        public var appliancePin: String?
 
         public init(
             portRange: ClosedRange<Int> = PortLeases.defaultRange, localToolboxes: LocalToolboxPolicy = .everyone, dockerSocket: String? = nil,
             ticketLifetime: Duration = .seconds(30), digitalOceanAPI: String = DigitalOceanClient.defaultBaseURL,
-            enrollmentTimeout: Duration = .seconds(900)
+            enrollmentTimeout: Duration = .seconds(900), publicURL: String? = nil, appliancePin: String? = nil
         ) {
+            self.appliancePin = appliancePin
+            self.publicURL = publicURL
             self.portRange = portRange
             self.localToolboxes = localToolboxes
             self.dockerSocket = dockerSocket
@@ -73,10 +79,12 @@ public struct ControlPlane: Sendable {
         let digitalOcean = DigitalOceanAccountService(database: backend.database, vault: backend.vault, audit: audit, apiURL: configuration.digitalOceanAPI)
         self.digitalOcean = digitalOcean
         provisioning = DigitalOceanProvisioning(
-            database: backend.database, audit: audit, account: digitalOcean, enrollmentTimeout: configuration.enrollmentTimeout, placementGrace: .seconds(60))
+            database: backend.database, audit: audit, tokens: tokens, account: digitalOcean, publicURL: configuration.publicURL,
+            pin: configuration.appliancePin, enrollmentTimeout: configuration.enrollmentTimeout, placementGrace: .seconds(60))
         toolboxes = ToolboxService(
             database: backend.database, tokens: tokens, audit: audit, localToolboxes: configuration.localToolboxes,
-            engine: configuration.dockerSocket.map { DockerProbe(socketPath: $0) }, signals: signals, digitalOcean: digitalOcean)
+            engine: configuration.dockerSocket.map { DockerProbe(socketPath: $0) }, signals: signals, digitalOcean: digitalOcean,
+            publicURL: configuration.publicURL)
         instances = InstanceService(database: backend.database, audit: audit, ports: PortLeases(range: configuration.portRange), signals: signals)
         toolbelts = ToolbeltService(database: backend.database, audit: audit)
         credentials = CredentialService(database: backend.database, vault: backend.vault, audit: audit)

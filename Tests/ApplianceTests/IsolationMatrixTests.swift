@@ -119,7 +119,7 @@ struct IsolationMatrixTests {
             "name": "stolen", "description": "stolen", "is_active": false, "is_allowed": false, "status": "revoked",
             "toolbox_id": fixture.ids["toolboxes"]!, "instance_id": fixture.ids["instances"]!, "tool_id": fixture.ids["catalog"]!,
             "credential_type": "api_key", "credentials": ["api_key": "stolen"], "overlap_seconds": 0, "config": [String: String](),
-            "expires_in_seconds": 60, "capability": "send", "input": [String: String](),
+            "expires_in_seconds": 60, "capability": "send", "input": [String: String](), "size": "s-1vcpu-1gb",
         ]
         for endpoint in endpoints {
             let method = endpoint.method.rawValue

@@ -78,6 +78,14 @@ struct DigitalOceanClientTests {
         #expect(try await client.action(try #require(actionID)).status == "completed")
     }
 
+    @Test func aDropletJustAcceptedMayAnswer404ForAWhile() async throws {
+        let (sim, client) = try await standIn(["--active-after", "0.3", "--ip-after", "0.3", "--not-found-for", "0.6"])
+        defer { Task { await sim.stop() } }
+        let created = try await client.createDroplet(request("box-6", tag: "agentbox-toolbox-shy")).droplet
+        #expect(try await client.droplet(created.id) == nil, "not visible yet: nil, not an error")
+        try await waitFor(client, created.id) { $0.id == created.id }
+    }
+
     @Test func aCreateWhoseConnectionDropsAfterTheDropletExistsMakesExactlyOne() async throws {
         let (sim, client) = try await standIn()
         defer { Task { await sim.stop() } }

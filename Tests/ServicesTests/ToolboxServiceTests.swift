@@ -23,8 +23,19 @@ struct ToolboxServiceTests {
         let bed = try await CatalogTestBed.make()
         let unplaced = await CatalogTestBed.failure { _ = try await bed.plane.toolboxes.create(name: "cloud", provider: "digitalocean", by: bed.ada) }
         #expect(unplaced?.code == .invalidRequest && unplaced?.message.contains("needs a region and a size") == true)
-        let tokenless = await CatalogTestBed.failure {
+        let homeless = await CatalogTestBed.failure {
             _ = try await bed.plane.toolboxes.create(name: "cloud", provider: "digitalocean", region: "nyc3", size: "s-1vcpu-1gb", by: bed.ada)
+        }
+        #expect(homeless?.code == .unprocessable && homeless?.reason == "public_url_missing" && homeless?.message.contains("--public-url") == true)
+        // Plain HTTP to droplets is refused, except when DigitalOcean is a stand-in on this machine.
+        let plain = ControlPlane(backend: bed.test.backend, configuration: .init(publicURL: "http://agentbox.example.com:8420"))
+        let insecure = await CatalogTestBed.failure {
+            _ = try await plain.toolboxes.create(name: "cloud", provider: "digitalocean", region: "nyc3", size: "s-1vcpu-1gb", by: bed.ada)
+        }
+        #expect(insecure?.reason == "public_url_insecure")
+        let secure = ControlPlane(backend: bed.test.backend, configuration: .init(publicURL: "https://agentbox.example.com:8420"))
+        let tokenless = await CatalogTestBed.failure {
+            _ = try await secure.toolboxes.create(name: "cloud", provider: "digitalocean", region: "nyc3", size: "s-1vcpu-1gb", by: bed.ada)
         }
         #expect(tokenless?.code == .unavailable && tokenless?.reason == "digitalocean_token_missing")
         #expect(tokenless?.message.contains("agentbox digitalocean set-token") == true)

@@ -36,11 +36,11 @@ public final class StandInProcess: @unchecked Sendable {  // immutable; Process 
             {
                 return StandInProcess(port: port, token: token, process: process, log: log)
             }
-            guard process.isRunning else { throw StandInFailure("agentbox-do-sim exited at start: \(output)") }
+            guard process.isRunning else { throw TestEnvironmentFailure("agentbox-do-sim exited at start: \(output)") }
             try await Task.sleep(for: .milliseconds(50))
         }
         process.terminate()
-        throw StandInFailure("agentbox-do-sim did not say where it listens within 30 s")
+        throw TestEnvironmentFailure("agentbox-do-sim did not say where it listens within 30 s")
     }
 
     private init(port: Int, token: String, process: Process, log: String) {
@@ -83,7 +83,7 @@ public final class StandInProcess: @unchecked Sendable {  // immutable; Process 
         }
         let (data, response) = try await URLSession.shared.data(for: request)
         guard let status = (response as? HTTPURLResponse)?.statusCode, (200..<300).contains(status) else {
-            throw StandInFailure("\(method) \(path) failed: \(String(decoding: data, as: UTF8.self))")
+            throw TestEnvironmentFailure("\(method) \(path) failed: \(String(decoding: data, as: UTF8.self))")
         }
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
     }
@@ -96,8 +96,8 @@ public final class StandInProcess: @unchecked Sendable {  // immutable; Process 
     }
 }
 
-/// The stand-in did not start or answer as expected.
-public struct StandInFailure: Error, CustomStringConvertible {
+/// Something a test needs from this machine (the stand-in, cloud-init) is missing or did not answer as expected.
+public struct TestEnvironmentFailure: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }

@@ -40,6 +40,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var digitalOceanAPI: DigitalOceanAPIOption
 
+    @Flag(help: ArgumentHelp(
+        "Serve HTTPS with a key and self-signed certificate made once in the data directory (tls/); droplets pin the key (env AGENTBOX_TLS=1)."))
+    var tls = false
+
+    @Option(help: ArgumentHelp(
+        "The URL droplets call home to, e.g. https://agentbox.example.com:8420 (env AGENTBOX_PUBLIC_URL); needed for DigitalOcean toolboxes.",
+        valueName: "url"))
+    var publicURL: String?
+
     @Option(help: ArgumentHelp(
         "Seconds a DigitalOcean toolbox's agent has to enroll before the toolbox turns error (env AGENTBOX_ENROLLMENT_TIMEOUT; default 900).",
         valueName: "seconds"))
@@ -62,13 +71,21 @@ struct ServeCommand: AsyncParsableCommand {
         let apiURL = try digitalOceanAPI.resolved()
         let enrollment = try enrollmentTimeout ?? environment["AGENTBOX_ENROLLMENT_TIMEOUT"].map(Self.parseSeconds) ?? 900
         guard enrollment > 0 else { throw ValidationError("--enrollment-timeout must be a positive number of seconds") }
+        let publicURL = try (publicURL ?? environment["AGENTBOX_PUBLIC_URL"]).map(Self.publicURL)
         let backend = try await data.openBackend(.create, label: "agentbox")
+        // With --tls, the certificate names loopback, the listening address and the public URL's host; droplets pin its key.
+        var identity: ServerIdentity?
+        if tls || environment["AGENTBOX_TLS"] == "1" {
+            let hosts = ["localhost", "127.0.0.1", host] + [publicURL.flatMap { URLComponents(string: $0)?.host }].compactMap { $0 }
+            identity = try ServerIdentity.loadOrCreate(
+                in: backend.directory.path + "/tls", hosts: Array(Set(hosts.filter { $0 != "0.0.0.0" && $0 != "::" })).sorted())
+        }
         // With the local DTMA on, a local toolbox is created only while the engine answers.
         let plane = ControlPlane(
             backend: backend,
             configuration: .init(
                 portRange: portRange, localToolboxes: policy, dockerSocket: interval > 0 ? docker.path : nil, digitalOceanAPI: apiURL,
-                enrollmentTimeout: .seconds(enrollment)))
+                enrollmentTimeout: .seconds(enrollment), publicURL: publicURL, appliancePin: identity?.pin))
         let metrics = ServerMetrics()
         MetricsSystem.bootstrap(metrics.factory)
         // The DTMA role of local toolboxes runs beside the server and stops with it.
@@ -85,15 +102,26 @@ struct ServeCommand: AsyncParsableCommand {
             await DigitalOceanProvisioner(provisioning: plane.provisioning, interval: .seconds(1), logger: Logger(label: "agentbox.digitalocean")).run()
         }
         defer { provisioner.cancel() }
-        try await HTTPServer(
+        var server = HTTPServer(
             plane: plane, host: host, port: port, logger: Logger(label: "agentbox"),
-            operations: OperatorSettings(dockerSocket: docker.path, metrics: metrics)
-        ).run()
+            operations: OperatorSettings(dockerSocket: docker.path, metrics: metrics))
+        server.identity = identity
+        try await server.run()
     }
 
     private static func parseInterval(_ text: String) throws -> Double {
         guard let seconds = Double(text) else { throw ValidationError("AGENTBOX_RECONCILE_INTERVAL '\(text)' is not a number of seconds") }
         return seconds
+    }
+
+    /// A public URL: http or https with a host, no path beyond `/`.
+    private static func publicURL(_ text: String) throws -> String {
+        guard let url = URLComponents(string: text), ["http", "https"].contains(url.scheme ?? ""), let host = url.host, !host.isEmpty,
+            url.path.isEmpty || url.path == "/", url.query == nil
+        else {
+            throw ValidationError("--public-url must look like https://agentbox.example.com:8420 (a scheme, a host, an optional port); not '\(text)'")
+        }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
     }
 
     private static func parseSeconds(_ text: String) throws -> Int {

@@ -7,6 +7,7 @@ extension APIRoute {
     static let createToolbox = APIRoute("POST", "/api/v1/toolboxes")
     static let updateToolbox = APIRoute("PATCH", "/api/v1/toolboxes/{id}")
     static let deleteToolbox = APIRoute("DELETE", "/api/v1/toolboxes/{id}")
+    static let resizeToolbox = APIRoute("POST", "/api/v1/toolboxes/{id}/resize")
 }
 
 /// `agentbox toolbox`: the hosts that run tool containers.
@@ -14,9 +15,9 @@ struct ToolboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "toolbox",
         abstract: "List, show, create, rename and delete toolboxes (hosts that run tools).",
-        subcommands: [List.self, Get.self, Create.self, Rename.self, Delete.self])
+        subcommands: [List.self, Get.self, Create.self, Rename.self, Resize.self, Delete.self])
 
-    static let fieldOrder = ["id", "name", "provider", "status", "status_detail", "reachability", "region", "size_slug", "droplet_id", "public_ip_address", "user_id"]
+    static let fieldOrder = ["id", "name", "provider", "status", "status_detail", "current_operation", "reachability", "region", "size_slug", "droplet_id", "public_ip_address", "user_id"]
 
     struct List: ClientCommand {
         static let configuration = CommandConfiguration(abstract: "List your toolboxes (all for admins).")
@@ -93,6 +94,22 @@ struct ToolboxCommand: AsyncParsableCommand {
                 try await Task.sleep(for: .seconds(1))
             }
             print("still provisioning after \(timeout) s; follow it with: agentbox toolbox get \(id)")
+        }
+    }
+
+    struct Resize: ClientCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Resize a DigitalOcean toolbox's droplet: it is powered off, resized and powered on again.",
+            discussion: "Follow it with agentbox toolbox get ID (current_operation resizing, status_detail the step).")
+        static let routes: [APIRoute] = [.resizeToolbox]
+
+        @Argument(help: "The toolbox's id.") var id: String
+        @Argument(help: "The new droplet size, e.g. s-2vcpu-4gb.") var size: String
+        @OptionGroup var client: ClientOptions
+
+        func run(_ api: APIClient) async throws {
+            let reply = try await api.send(.resizeToolbox, ["id": id], body: .object(["size": .string(size)]))
+            try Output.record(reply, json: client.json, first: ToolboxCommand.fieldOrder)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import Services
 
@@ -11,6 +12,8 @@ struct HTTPServer {
     let logger: Logger
     /// The readiness probe's Docker socket and the metrics registry.
     var operations = OperatorSettings()
+    /// Serve HTTPS with this identity instead of plain HTTP.
+    var identity: ServerIdentity?
 
     /// Every resource's routes.
     static var groups: [any RouteGroup.Type] { [HealthRoutes.self, UserRoutes.self, AgentRoutes.self, TokenRoutes.self, AdminRoutes.self, CatalogRoutes.self, ToolboxRoutes.self, InstanceRoutes.self, RegistryRoutes.self, ToolbeltRoutes.self, CredentialRoutes.self, HandoutRoutes.self, ToolCallRoutes.self, DigitalOceanRoutes.self] }
@@ -46,12 +49,15 @@ struct HTTPServer {
         if try await !plane.users.hasAdmin() {
             logger.notice("no admin exists yet; create one with: agentbox admin create NAME --data-dir \(dataDirectory) (stop the server first)")
         }
+        let scheme = identity == nil ? "http" : "https"
+        let pin = identity.map { " (TLS public key pin \($0.pin))" } ?? ""
         let app = Application(
             router: try Self.router(plane, operations: operations),
+            server: try identity.map { try .tls(.http1(), tlsConfiguration: $0.tlsConfiguration()) } ?? .http1(),
             configuration: .init(address: .hostname(host, port: port), serverName: "agentbox"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                logger.notice("agentbox is listening on http://\(host):\(port) (data directory \(dataDirectory))")
+                logger.notice("agentbox is listening on \(scheme)://\(host):\(port)\(pin) (data directory \(dataDirectory))")
             },
             logger: logger)
         try await app.runService()

@@ -17,20 +17,31 @@ import ToolboxProtocol
 public struct DigitalOceanProvisioning: Sendable {
     let database: AppDatabase
     let audit: AuditLog
+    let tokens: TokenService
     let account: DigitalOceanAccountService
+    /// Where droplets call home (`serve --public-url`), and the appliance's TLS key pin when it has its own certificate.
+    let publicURL: String?
+    let pin: String?
     /// How long a droplet's agent has to enroll after the droplet was asked for.
     public var enrollmentTimeout: Duration
     /// How long a droplet may answer 404 after its creation before the placement counts as failed.
     public var placementGrace: Duration
     /// The droplet image: stock Debian 12.
     public var image = "debian-12-x64"
-    /// The create action of each droplet this process asked for (lost on restart, when the grace decides instead).
-    private let createActions = CreateActions()
+    /// The create action of each droplet this process asked for (lost on restart, when the grace decides instead),
+    /// and the enrollment token minted for each droplet still to be created (memory is its only copy).
+    private let memory = ProvisioningMemory()
 
-    public init(database: AppDatabase, audit: AuditLog, account: DigitalOceanAccountService, enrollmentTimeout: Duration, placementGrace: Duration) {
+    public init(
+        database: AppDatabase, audit: AuditLog, tokens: TokenService, account: DigitalOceanAccountService, publicURL: String?, pin: String?,
+        enrollmentTimeout: Duration, placementGrace: Duration
+    ) {
         self.database = database
         self.audit = audit
+        self.tokens = tokens
         self.account = account
+        self.publicURL = publicURL
+        self.pin = pin
         self.enrollmentTimeout = enrollmentTimeout
         self.placementGrace = placementGrace
     }
@@ -38,12 +49,17 @@ public struct DigitalOceanProvisioning: Sendable {
     /// The tag that marks a toolbox's droplet, unique to the toolbox.
     public static func tag(of toolboxID: UUID) -> String { "agentbox-toolbox-\(toolboxID.text)" }
 
-    /// The DigitalOcean toolboxes that have a step to take.
+    /// The DigitalOcean toolboxes that have a step to take: being provisioned, deprovisioned or resized.
     public func pending() async throws -> [UUID] {
         try await database.snapshot { tx in
-            try tx.accountToolEnvironments(provider: .digitalocean, statuses: [.pendingProvision, .provisioning, .deprovisioning]).map(\.id)
+            try tx.accountToolEnvironments(provider: .digitalocean, statuses: [.pendingProvision, .provisioning, .active, .error, .deprovisioning])
+                .filter { $0.currentOperation == Self.resizing || [.pendingProvision, .provisioning, .deprovisioning].contains($0.status) }
+                .map(\.id)
         }
     }
+
+    /// `current_operation` while a droplet is resized.
+    static let resizing = "resizing"
 
     /// Takes the next step of one toolbox; DigitalOcean's failures are noted on the toolbox and retried by the next step.
     public func advance(_ id: UUID) async throws {
@@ -55,6 +71,9 @@ public struct DigitalOceanProvisioning: Sendable {
             return try await note(id, detail: error.message)
         }
         do {
+            if toolbox.currentOperation == Self.resizing, toolbox.status != .deprovisioning, let dropletID = toolbox.dropletID {
+                return try await resize(toolbox, droplet: Int(dropletID), client)
+            }
             switch toolbox.status {
             case .pendingProvision:
                 try await change(id, to: .provisioning, detail: "creating the droplet", operation: "provisioning")
@@ -73,11 +92,15 @@ public struct DigitalOceanProvisioning: Sendable {
     private func provision(_ toolbox: AccountToolEnvironment, _ client: DigitalOceanClient) async throws {
         let tag = Self.tag(of: toolbox.id)
         guard let dropletID = toolbox.dropletID else {
+            guard let publicURL else {
+                return try await note(toolbox.id, detail: "waiting for the appliance's public URL: start serve with --public-url")
+            }
             let request = DropletRequest(
                 name: Self.dropletName(toolbox), region: toolbox.region ?? "", size: toolbox.sizeSlug ?? "", image: image, tags: [tag, "agentbox"],
-                userData: "#cloud-config\n")
+                userData: try CloudConfig.userData(
+                    toolboxID: toolbox.id, applianceURL: publicURL, pin: pin, enrollmentToken: try await enrollmentToken(for: toolbox.id)))
             let (droplet, actionID) = try await client.ensureDroplet(request, tag: tag)
-            if let actionID { createActions.withLock { $0[toolbox.id] = actionID } }
+            memory.created(toolbox.id, action: actionID)
             Failpoint.afterDropletCreate.reach()
             return try await update(toolbox.id) { row in
                 row.dropletID = Int64(droplet.id)
@@ -88,7 +111,7 @@ public struct DigitalOceanProvisioning: Sendable {
             let age = Date().timeIntervalSince(toolbox.createdAt)
             guard let droplet = try await client.droplet(Int(dropletID)) else {
                 // A droplet just accepted may answer 404 for a while: a failed create action, or a long silence, says it is gone.
-                let action = createActions.withLock { $0[toolbox.id] }
+                let action = memory.action(of: toolbox.id)
                 var failed = false
                 if let action { failed = try await client.action(action).status == "errored" }
                 guard failed || age > Self.seconds(placementGrace), try await client.droplets(tag: tag).isEmpty else { return }
@@ -114,6 +137,45 @@ public struct DigitalOceanProvisioning: Sendable {
         }
     }
 
+    /// One step of a resize to the toolbox's `size_slug`: power off, resize, power on, done. A droplet busy with
+    /// another action is waited for; a resize DigitalOcean refuses ends the operation with its reason.
+    private func resize(_ toolbox: AccountToolEnvironment, droplet id: Int, _ client: DigitalOceanClient) async throws {
+        let target = toolbox.sizeSlug ?? ""
+        guard let droplet = try await client.droplet(id) else {
+            return try await finishResize(toolbox.id, size: nil, detail: "the resize stopped: droplet \(id) is gone")
+        }
+        if droplet.sizeSlug == target && droplet.status == "active" {
+            return try await finishResize(toolbox.id, size: target, detail: "resized to \(target)")
+        }
+        if droplet.locked == true { return try await note(toolbox.id, detail: "resizing to \(target): droplet \(id) is busy, waiting") }
+        do {
+            switch (droplet.sizeSlug == target, droplet.status) {
+            case (false, "off"):
+                _ = try await client.act(on: id, .resize(size: target, disk: false))
+                try await note(toolbox.id, detail: "resizing droplet \(id) to \(target)")
+            case (false, _):
+                _ = try await client.act(on: id, .powerOff)
+                try await note(toolbox.id, detail: "powering droplet \(id) off to resize it to \(target)")
+            default:
+                _ = try await client.act(on: id, .powerOn)
+                try await note(toolbox.id, detail: "powering droplet \(id) on at \(target)")
+            }
+        } catch let error as DigitalOceanError where error.code == .unprocessable && error.message.contains("pending") {
+            try await note(toolbox.id, detail: "resizing to \(target): droplet \(id) is busy, waiting")
+        } catch let error as DigitalOceanError where error.code == .unprocessable {
+            try await finishResize(toolbox.id, size: droplet.sizeSlug, detail: "DigitalOcean refused the resize: \(error.description)")
+        }
+    }
+
+    /// Ends a resize: the size the droplet has, and what happened.
+    private func finishResize(_ id: UUID, size: String?, detail: String) async throws {
+        try await update(id) { row in
+            if let size { row.sizeSlug = size }
+            row.currentOperation = nil
+            row.statusDetail = detail
+        }
+    }
+
     private func deprovision(_ toolbox: AccountToolEnvironment, _ client: DigitalOceanClient) async throws {
         let tag = Self.tag(of: toolbox.id)
         try await client.deleteDroplets(tag: tag)
@@ -130,6 +192,18 @@ public struct DigitalOceanProvisioning: Sendable {
             row.currentOperation = nil
             try ToolboxService.finishDeprovision(&row, by: .toolbox(row), audit: audit, in: tx)
         }
+    }
+
+    /// The single-use enrollment token for the droplet of `id`: minted once per droplet to create (by this process),
+    /// expiring with the enrollment time-out, kept only as its hash in the tokens table.
+    private func enrollmentToken(for id: UUID) async throws -> String {
+        if let token = memory.token(of: id) { return token }
+        let expires = Date().addingTimeInterval(Self.seconds(enrollmentTimeout))
+        let issued = try await database.transaction { [tokens] tx in
+            try tokens.issue(.enrollment(id), name: "enrollment of toolbox \(id.text)", expiresAt: expires, in: tx)
+        }
+        memory.keep(issued.token, for: id)
+        return issued.token
     }
 
     // MARK: - Writing the row
@@ -171,11 +245,20 @@ public struct DigitalOceanProvisioning: Sendable {
     }
 }
 
-/// Toolbox id to the id of its droplet's create action.
-final class CreateActions: Sendable {
-    private let actions = Mutex<[UUID: Int]>([:])
+/// What the provisioner remembers per toolbox between steps: the create action of its droplet, and the enrollment
+/// token minted for a droplet not created yet (forgotten once it is).
+final class ProvisioningMemory: Sendable {
+    private let state = Mutex<(actions: [UUID: Int], tokens: [UUID: String])>(([:], [:]))
 
-    func withLock<R: Sendable>(_ body: (inout [UUID: Int]) -> R) -> R {
-        actions.withLock { body(&$0) }
+    func action(of id: UUID) -> Int? { state.withLock { $0.actions[id] } }
+    func token(of id: UUID) -> String? { state.withLock { $0.tokens[id] } }
+    func keep(_ token: String, for id: UUID) { state.withLock { $0.tokens[id] = token } }
+
+    /// The droplet exists: its token went into its user-data; remember its create action when this process made it.
+    func created(_ id: UUID, action: Int?) {
+        state.withLock { state in
+            state.tokens[id] = nil
+            if let action { state.actions[id] = action }
+        }
     }
 }

@@ -20,6 +20,8 @@ public struct ToolboxService: Sendable {
     let signals: ToolboxSignals
     /// The DigitalOcean account, asked for its regions and sizes before a DigitalOcean toolbox is created.
     let digitalOcean: DigitalOceanAccountService
+    /// The URL droplets call home to (`serve --public-url`).
+    let publicURL: String?
 
     /// What may change on a toolbox.
     public struct Changes: Sendable {
@@ -46,7 +48,11 @@ public struct ToolboxService: Sendable {
         let toolbox: AccountToolEnvironment
         switch provider {
         case .digitalocean:
-            let (region, size) = try await Self.placement(region: region, size: size, digitalOcean)
+            guard let region, let size else {
+                throw ServiceError(.invalidRequest, "a digitalocean toolbox needs a region and a size, e.g. region nyc3 and size s-1vcpu-1gb")
+            }
+            try Self.checkPublicURL(publicURL, api: digitalOcean.apiURL)
+            try await Self.checkPlacement(region: region, size: size, digitalOcean)
             toolbox = AccountToolEnvironment(
                 userID: owner.id, name: name, region: region, sizeSlug: size, status: .pendingProvision, provider: provider, reachability: .unknown)
         case .local:
@@ -64,11 +70,25 @@ public struct ToolboxService: Sendable {
         }
     }
 
-    /// A region and a size that DigitalOcean offers together now; refusals list what would do.
-    static func placement(region: String?, size: String?, _ digitalOcean: DigitalOceanAccountService) async throws -> (String, String) {
-        guard let region, let size else {
-            throw ServiceError(.invalidRequest, "a digitalocean toolbox needs a region and a size, e.g. region nyc3 and size s-1vcpu-1gb")
+    /// The address droplets call home to: set, and https unless DigitalOcean is a stand-in on this machine (then the
+    /// "droplets" are too). Plain HTTP would carry enrollment and tool calls in the clear.
+    static func checkPublicURL(_ publicURL: String?, api: String) throws {
+        guard let publicURL else {
+            throw ServiceError(
+                .unprocessable,
+                "droplets call the appliance home at its public URL: start serve with --public-url https://HOST:PORT, and --tls (or a reverse proxy with a real certificate)",
+                reason: "public_url_missing")
         }
+        let local = ["127.0.0.1", "localhost", "::1", "[::1]"].contains(URLComponents(string: api)?.host ?? "")
+        guard publicURL.hasPrefix("https://") || local else {
+            throw ServiceError(
+                .unprocessable, "the public URL \(publicURL) is plain HTTP; droplets are reached over TLS only: use https (serve --tls, or a reverse proxy)",
+                reason: "public_url_insecure")
+        }
+    }
+
+    /// A region and a size that DigitalOcean offers together now; refusals list what would do.
+    static func checkPlacement(region: String, size: String, _ digitalOcean: DigitalOceanAccountService) async throws {
         let client = try await digitalOcean.client()
         let regions: [Region]
         let sizes: [Size]
@@ -85,7 +105,6 @@ public struct ToolboxService: Sendable {
         guard fitting.contains(size) else {
             throw ServiceError(.unprocessable, "size '\(size)' is not offered in \(region) now; offered there: \(fitting.joined(separator: ", "))")
         }
-        return (region, size)
     }
 
     /// The checks before a local toolbox: who may, and an engine that answers.
@@ -133,6 +152,33 @@ public struct ToolboxService: Sendable {
             try tx.update(toolbox)
             try audit.append(Self.event(principal, "toolbox.update", toolbox), in: tx)
             return toolbox
+        }
+    }
+
+    /// Asks for a DigitalOcean toolbox's droplet to be resized to `size` (offered in its region): the provisioner powers
+    /// it off, resizes it and powers it on, with `current_operation` `resizing` and `status_detail` saying each step.
+    public func resize(_ id: UUID, to size: String, by principal: Principal) async throws -> AccountToolEnvironment {
+        _ = try principal.requireUser()
+        let toolbox = try await database.snapshot { tx in try Self.visible(id, to: principal, in: tx) }
+        guard toolbox.provider == .digitalocean, toolbox.dropletID != nil, [.provisioning, .active, .error].contains(toolbox.status) else {
+            throw ServiceError(
+                .invalidState, "only a DigitalOcean toolbox with a droplet (provisioning, active or error) can be resized; toolbox \(toolbox.name) is \(toolbox.provider.rawValue), \(toolbox.status.rawValue)")
+        }
+        guard toolbox.currentOperation == nil else {
+            throw ServiceError(.conflict, "toolbox \(toolbox.name) is busy \(toolbox.currentOperation ?? ""); wait until it is done")
+        }
+        try await Self.checkPlacement(region: toolbox.region ?? "", size: size, digitalOcean)
+        return try await database.transaction { [audit] tx in
+            var row = try Self.visible(id, to: principal, in: tx)
+            guard row.currentOperation == nil else { throw ServiceError(.conflict, "toolbox \(row.name) is busy \(row.currentOperation ?? "")") }
+            let from = row.sizeSlug ?? ""
+            row.sizeSlug = size
+            row.currentOperation = "resizing"
+            row.statusDetail = "resizing from \(from) to \(size): waiting to power the droplet off"
+            row.updatedAt = Timestamp.now()
+            try tx.update(row)
+            try audit.append(Self.event(principal, "toolbox.resize", row, detail: ["from": from, "to": size]), in: tx)
+            return row
         }
     }
 

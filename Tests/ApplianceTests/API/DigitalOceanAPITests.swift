@@ -16,7 +16,7 @@ struct DigitalOceanAPITests {
         #expect(try await api.request("GET", "/api/v1/admin/digitalocean", token: api.adminToken).status == 404)
         let early = try await api.request(
             "POST", "/api/v1/toolboxes", token: ada.token, body: ["name": "cloud", "provider": "digitalocean", "region": "nyc3", "size": "s-1vcpu-1gb"])
-        #expect(early.status == 503 && early.errorCode == "digitalocean_token_missing", "\(ToolAPIFixtures.text(early))")
+        #expect(early.status == 422 && early.errorCode == "public_url_missing", "\(ToolAPIFixtures.text(early))")
         #expect(try await api.request("PUT", route, token: ada.token, body: ["token": sim.token]).status == 403)
         let rejected = try await api.request("PUT", route, token: api.adminToken, body: ["token": "dop_v1_wrong"])
         #expect(rejected.status == 422 && rejected.errorCode == "digitalocean_token_rejected", "\(ToolAPIFixtures.text(rejected))")

@@ -19,7 +19,8 @@ struct DigitalOceanToolboxTests {
     }
 
     static func serve(_ sim: StandInProcess, enrollment: Int) -> [String] {
-        ["--reconcile-interval", "0", "--digitalocean-api", sim.baseURL, "--enrollment-timeout", String(enrollment)]
+        // The "droplets" of the stand-in live on this machine: the public URL may be plain HTTP on loopback.
+        ["--reconcile-interval", "0", "--digitalocean-api", sim.baseURL, "--enrollment-timeout", String(enrollment), "--public-url", "http://127.0.0.1:8420"]
     }
 
     /// Polls a toolbox until `condition` holds (30 s at most).
@@ -57,6 +58,10 @@ struct DigitalOceanToolboxTests {
         #expect((up["status_detail"] as? String)?.contains("waiting for its agent to enroll") == true, "\(up)")
         let droplets = try await Self.tagged(sim, id)
         #expect(droplets.count == 1 && droplets.first?["id"] as? Int == up["droplet_id"] as? Int)
+        // Its user-data: valid cloud-config with the public URL and a single-use enrollment token, nothing long-lived.
+        let userData = try #require(droplets.first?["user_data"] as? String)
+        #expect(userData.contains("AGENTBOX_APPLIANCE_URL=http://127.0.0.1:8420") && userData.contains("abx_e_") && !userData.contains("abx_t_"))
+        if let schema = try await CloudInitSchema.check(userData) { #expect(schema.status == 0, "\(schema.output)") }
         let failed = try await Self.until(api, id, token: ada.token) { $0["status"] as? String == "error" }
         #expect((failed["status_detail"] as? String)?.contains("did not enroll within 4 s") == true, "\(failed)")
 
@@ -83,6 +88,37 @@ struct DigitalOceanToolboxTests {
         let id = try #require(try await api.request("GET", "/api/v1/toolboxes", token: ada.token).items.first?["id"] as? String)
         let droplet = try #require(try await Self.tagged(sim, id).first)
         #expect(listed.status == 0 && listed.output.contains("\(droplet["id"] as? Int ?? -1)") && listed.output.contains("203.0.113."), "\(listed.output)")
+        _ = try await api.stop()
+    }
+
+    @Test func aResizePowersTheDropletOffResizesItAndPowersItOn() async throws {
+        let folder = try TemporaryDirectory()
+        let (sim, api, ada) = try await Self.world(folder, enrollment: 1)
+        defer { Task { await sim.stop() } }
+        try await sim.inject(["action_seconds": 0.3])
+        let created = try await api.request(
+            "POST", "/api/v1/toolboxes", token: ada.token, body: ["name": "grow", "provider": "digitalocean", "region": "nyc3", "size": "s-1vcpu-1gb"])
+        let id = try #require(created.string("id"))
+        // In this part no agent enrolls, so the toolbox ends in error; its droplet runs and can be resized.
+        _ = try await Self.until(api, id, token: ada.token) { $0["status"] as? String == "error" }
+        let local = try await ToolAPIFixtures.addToolbox(api, token: ada.token, "home")
+        #expect(try await api.request("POST", "/api/v1/toolboxes/\(local)/resize", token: ada.token, body: ["size": "s-2vcpu-2gb"]).status == 409)
+        let unknown = try await api.request("POST", "/api/v1/toolboxes/\(id)/resize", token: ada.token, body: ["size": "s-64vcpu"])
+        #expect(unknown.status == 422 && ToolAPIFixtures.text(unknown).contains("offered there"), "\(ToolAPIFixtures.text(unknown))")
+
+        let asked = try await api.request("POST", "/api/v1/toolboxes/\(id)/resize", token: ada.token, body: ["size": "s-2vcpu-2gb"])
+        #expect(asked.status == 200 && asked.string("current_operation") == "resizing" && asked.string("size_slug") == "s-2vcpu-2gb", "\(ToolAPIFixtures.text(asked))")
+        #expect(try await api.request("POST", "/api/v1/toolboxes/\(id)/resize", token: ada.token, body: ["size": "s-2vcpu-4gb"]).status == 409, "one at a time")
+        var details: Set<String> = []
+        let done = try await Self.until(api, id, token: ada.token) { toolbox in
+            if let detail = toolbox["status_detail"] as? String { details.insert(detail) }
+            return toolbox["current_operation"] == nil || toolbox["current_operation"] is NSNull
+        }
+        #expect((done["status_detail"] as? String)?.contains("resized to s-2vcpu-2gb") == true, "\(done)")
+        #expect(details.contains { $0.contains("powering droplet") && $0.contains("off") }, "\(details)")
+        let droplet = try #require(try await Self.tagged(sim, id).first)
+        #expect(droplet["size_slug"] as? String == "s-2vcpu-2gb" && droplet["status"] as? String == "active", "\(droplet)")
+        #expect(try await sim.requests("POST", "/v2/droplets/\(droplet["id"] as? Int ?? 0)/actions") == 3, "power off, resize, power on")
         _ = try await api.stop()
     }
 

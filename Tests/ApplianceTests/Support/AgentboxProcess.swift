@@ -52,7 +52,7 @@ struct AgentboxProcess {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             let output = try String(contentsOfFile: log, encoding: .utf8)
-            if let range = output.range(of: #"listening on http://127\.0\.0\.1:\d+"#, options: .regularExpression) {
+            if let range = output.range(of: #"listening on https?://127\.0\.0\.1:\d+"#, options: .regularExpression) {
                 let port = Int(output[range].split(separator: ":").last!)!
                 return RunningServer(process: process, log: log, port: port)
             }

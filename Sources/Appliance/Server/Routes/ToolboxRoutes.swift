@@ -29,6 +29,10 @@ enum ToolboxRoutes: RouteGroup {
                 let toolbox = try await plane.toolboxes.update(try call.id(), ToolboxService.Changes(name: body.name), by: try call.caller)
                 return try JSONResponse.encode(ToolboxView(toolbox))
             },
+            Endpoint(.post, "/api/v1/toolboxes/{id}/resize") { call in
+                let body = try await call.body(ResizeBody.self)
+                return try JSONResponse.encode(ToolboxView(try await plane.toolboxes.resize(try call.id(), to: body.size, by: try call.caller)))
+            },
             Endpoint(.delete, "/api/v1/toolboxes/{id}") { call in
                 let cascade = try QueryFilter.bool(call, "cascade") ?? false
                 let toolbox = try await plane.toolboxes.deprovision(try call.id(), cascade: cascade, by: try call.caller)
@@ -58,6 +62,17 @@ extension ToolboxRoutes {
                   "responses": {"200": {"description": "A page of toolboxes.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ToolboxPage"}}}},
                     "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
                     "403": {"$ref": "#/components/responses/Forbidden"}}}
+              },
+              "/api/v1/toolboxes/{id}/resize": {
+                "parameters": [{"$ref": "#/components/parameters/Id"}],
+                "post": {"operationId": "resizeToolbox", "summary": "Resize a DigitalOcean toolbox's droplet (power off, resize, power on; current_operation resizing)", "tags": ["toolboxes"],
+                  "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["size"],
+                    "properties": {"size": {"type": "string", "description": "A droplet size offered in the toolbox's region, e.g. s-2vcpu-4gb."}}}}}},
+                  "responses": {"200": {"description": "The resize is under way.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Toolbox"}}}},
+                    "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "403": {"$ref": "#/components/responses/Forbidden"}, "404": {"$ref": "#/components/responses/NotFound"},
+                    "409": {"$ref": "#/components/responses/Conflict"}, "413": {"$ref": "#/components/responses/TooLarge"},
+                    "422": {"$ref": "#/components/responses/Unprocessable"}, "503": {"$ref": "#/components/responses/Unavailable"}}}
               },
               "/api/v1/toolboxes/{id}": {
                 "parameters": [{"$ref": "#/components/parameters/Id"}],

@@ -69,3 +69,8 @@ struct ToolboxBody: Decodable, Sendable {
         size = try container.decodeUnlessAbsent(String.self, forKey: .size)
     }
 }
+
+/// The body of `POST /api/v1/toolboxes/{id}/resize`.
+struct ResizeBody: Decodable, Sendable {
+    let size: String
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+/// The user-data of a toolbox's droplet: cloud-config for a stock Debian 12 image that installs Docker, writes the
+/// agent's settings and systemd unit, fetches the agent package from the appliance with the single-use enrollment
+/// token (over TLS pinned to the appliance's key when it has its own certificate), installs it and starts the agent.
+///
+/// It carries only the short-lived enrollment token, the appliance's URL and key pin: DigitalOcean's metadata
+/// service shows user-data to any process on the droplet for good. The token reaches curl through a header file
+/// in /run, never a command line. ASCII only, well under DigitalOcean's 64 KiB.
+enum CloudConfig {
+    /// DigitalOcean's limit for user-data.
+    static let limit = 64 << 10
+
+    /// The cloud-config for `toolboxID`'s droplet; `pin` is nil when the appliance sits behind a certificate that
+    /// a certificate authority signed (a reverse proxy).
+    static func userData(toolboxID: UUID, applianceURL: String, pin: String?, enrollmentToken: String) throws -> String {
+        for (name, value) in [("appliance URL", applianceURL), ("key pin", pin ?? ""), ("enrollment token", enrollmentToken)] {
+            guard value.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 32 && $0 != "'" && $0 != "\"" && $0 != "\\" }) else {
+                throw ServiceError(.unprocessable, "the \(name) cannot go into a droplet's user-data: printable ASCII without quotes or spaces only")
+            }
+        }
+        let text = """
+            #cloud-config
+            # agentbox toolbox \(toolboxID.text): Docker and the agentbox agent, which enrolls with the appliance.
+            package_update: true
+            packages:
+              - docker.io
+              - curl
+              - ca-certificates
+            write_files:
+              - path: /etc/agentbox/enrollment-token
+                owner: root:root
+                permissions: '0600'
+                content: '\(enrollmentToken)'
+              - path: /etc/agentbox/agent.conf
+                owner: root:root
+                permissions: '0644'
+                content: |
+                  AGENTBOX_APPLIANCE_URL=\(applianceURL)
+                  AGENTBOX_APPLIANCE_PIN=\(pin ?? "")
+                  AGENTBOX_TOOLBOX_ID=\(toolboxID.text)
+                  AGENTBOX_ENROLLMENT_TOKEN_FILE=/etc/agentbox/enrollment-token
+              - path: /etc/systemd/system/agentbox-agent.service
+                owner: root:root
+                permissions: '0644'
+                content: |
+                  [Unit]
+                  Description=agentbox agent (the DTMA of toolbox \(toolboxID.text))
+                  Wants=network-online.target docker.service
+                  After=network-online.target docker.service
+
+                  [Service]
+                  EnvironmentFile=/etc/agentbox/agent.conf
+                  ExecStart=/usr/bin/agentbox agent
+                  StateDirectory=agentbox-agent
+                  Restart=always
+                  RestartSec=5
+
+                  [Install]
+                  WantedBy=multi-user.target
+            runcmd:
+              - - sh
+                - -c
+                - >-
+                  set -eu; umask 077; . /etc/agentbox/agent.conf;
+                  sed 's/^/Authorization: Bearer /' "$AGENTBOX_ENROLLMENT_TOKEN_FILE" > /run/agentbox-enroll.header;
+                  curl --fail --silent --show-error --retry 30 --retry-delay 10 --retry-all-errors
+                  ${AGENTBOX_APPLIANCE_PIN:+--insecure --pinnedpubkey $AGENTBOX_APPLIANCE_PIN}
+                  -H @/run/agentbox-enroll.header -o /run/agentbox.deb "$AGENTBOX_APPLIANCE_URL/api/v1/agent/package";
+                  rm -f /run/agentbox-enroll.header;
+                  DEBIAN_FRONTEND=noninteractive apt-get install -y /run/agentbox.deb;
+                  rm -f /run/agentbox.deb;
+                  systemctl enable --now agentbox-agent.service
+
+            """
+        guard text.utf8.count < limit else { throw ServiceError(.unprocessable, "the droplet's user-data would pass DigitalOcean's 64 KiB") }
+        return text
+    }
+}

@@ -29,6 +29,8 @@ public struct ControlPlane: Sendable {
     public let digitalOcean: DigitalOceanAccountService
     /// DigitalOcean toolboxes' droplets: created, waited for, deleted.
     public let provisioning: DigitalOceanProvisioning
+    /// Droplet agents trading their enrollment token for their toolbox token.
+    public let enrollment: ToolboxEnrollment
 
     /// The admin's choices that shape the rules.
     public struct Configuration: Sendable {
@@ -78,6 +80,7 @@ public struct ControlPlane: Sendable {
         let signals = ToolboxSignals()
         let digitalOcean = DigitalOceanAccountService(database: backend.database, vault: backend.vault, audit: audit, apiURL: configuration.digitalOceanAPI)
         self.digitalOcean = digitalOcean
+        enrollment = ToolboxEnrollment(database: backend.database, tokens: tokens, audit: audit)
         provisioning = DigitalOceanProvisioning(
             database: backend.database, audit: audit, tokens: tokens, account: digitalOcean, publicURL: configuration.publicURL,
             pin: configuration.appliancePin, enrollmentTimeout: configuration.enrollmentTimeout, placementGrace: .seconds(60))

@@ -8,9 +8,9 @@ import Testing
 /// The CLI can do everything the API can: every route has a client command that declares it.
 struct CLICoverageTests {
     /// Routes for machines, not people: health and readiness checks, the metrics scrape, the API's own description, and
-    /// the DTMAs' credential hand-out.
+    /// the DTMAs' enrollment and credential hand-out.
     private static let serverOnly: Set<String> = [
-        "GET /healthz", "GET /readyz", "GET /metrics", "GET /api/v1/openapi.json", "POST /api/v1/dtma/credentials",
+        "GET /healthz", "GET /readyz", "GET /metrics", "GET /api/v1/openapi.json", "POST /api/v1/dtma/credentials", "POST /api/v1/dtma/enroll",
     ]
 
     @Test func everyRouteOfTheServerHasACLICommand() async throws {

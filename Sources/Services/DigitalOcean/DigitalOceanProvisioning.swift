@@ -132,7 +132,7 @@ public struct DigitalOceanProvisioning: Sendable {
         if Date().timeIntervalSince(toolbox.createdAt) > Self.seconds(enrollmentTimeout) {
             try await change(
                 toolbox.id, to: .error,
-                detail: "the agent on droplet \(dropletID) (\(toolbox.publicIPAddress ?? "")) did not enroll within \(Int(Self.seconds(enrollmentTimeout))) s",
+                detail: "the agent on droplet \(dropletID) (\(toolbox.publicIPAddress ?? "")) did not enroll and send its first heartbeat within \(Int(Self.seconds(enrollmentTimeout))) s",
                 operation: nil)
         }
     }

@@ -63,7 +63,7 @@ struct DigitalOceanToolboxTests {
         #expect(userData.contains("AGENTBOX_APPLIANCE_URL=http://127.0.0.1:8420") && userData.contains("abx_e_") && !userData.contains("abx_t_"))
         if let schema = try await CloudInitSchema.check(userData) { #expect(schema.status == 0, "\(schema.output)") }
         let failed = try await Self.until(api, id, token: ada.token) { $0["status"] as? String == "error" }
-        #expect((failed["status_detail"] as? String)?.contains("did not enroll within 4 s") == true, "\(failed)")
+        #expect((failed["status_detail"] as? String)?.contains("did not enroll and send its first heartbeat within 4 s") == true, "\(failed)")
 
         #expect(try await api.request("DELETE", "/api/v1/toolboxes/\(id)", token: ada.token).status == 200)
         let archived = try await Self.until(api, id, token: ada.token) { $0["status"] as? String == "archived" }
@@ -119,6 +119,44 @@ struct DigitalOceanToolboxTests {
         let droplet = try #require(try await Self.tagged(sim, id).first)
         #expect(droplet["size_slug"] as? String == "s-2vcpu-2gb" && droplet["status"] as? String == "active", "\(droplet)")
         #expect(try await sim.requests("POST", "/v2/droplets/\(droplet["id"] as? Int ?? 0)/actions") == 3, "power off, resize, power on")
+        _ = try await api.stop()
+    }
+
+    @Test func theDropletsEnrollmentTokenBuysTheToolboxTokenOnceAndNotAfterItExpires() async throws {
+        let folder = try TemporaryDirectory()
+        let (sim, api, ada) = try await Self.world(folder, enrollment: 3)
+        defer { Task { await sim.stop() } }
+        let created = try await api.request(
+            "POST", "/api/v1/toolboxes", token: ada.token, body: ["name": "joiner", "provider": "digitalocean", "region": "nyc3", "size": "s-1vcpu-1gb"])
+        let id = try #require(created.string("id"))
+        _ = try await Self.until(api, id, token: ada.token) { $0["droplet_id"] is Int }
+        let userData = try #require(try await Self.tagged(sim, id).first?["user_data"] as? String)
+        let range = try #require(userData.range(of: #"abx_e_[A-Za-z0-9_-]{49}"#, options: .regularExpression))
+        let enrollment = String(userData[range])
+
+        let enroll = "/api/v1/dtma/enroll"
+        let joined = try await api.request("POST", enroll, token: enrollment)
+        #expect(joined.status == 200 && joined.string("toolbox_id") == id, "\(ToolAPIFixtures.text(joined))")
+        let toolboxToken = try #require(joined.string("token"))
+        #expect(toolboxToken.hasPrefix("abx_t_"))
+        let redeem = try await api.request("POST", "/api/v1/dtma/credentials", token: toolboxToken, body: ["ticket": "abx_c_" + String(repeating: "A", count: 43)])
+        #expect(redeem.errorCode == "ticket_invalid", "the new token authenticates as the toolbox: \(ToolAPIFixtures.text(redeem))")
+        #expect(try await api.request("POST", enroll, token: enrollment).errorCode == "enrollment_token_used")
+        #expect(try await api.request("POST", enroll, token: ada.token).errorCode == "enrollment_token_invalid")
+        #expect(try await api.request("POST", enroll, token: nil).status == 401)
+        #expect((try await api.request("GET", "/api/v1/toolboxes/\(id)", token: ada.token).string("status_detail") ?? "").contains("enrolled"))
+
+        // A second toolbox's token, once the enrollment time-out has passed: expired.
+        let late = try await api.request(
+            "POST", "/api/v1/toolboxes", token: ada.token, body: ["name": "late", "provider": "digitalocean", "region": "nyc3", "size": "s-1vcpu-1gb"])
+        let lateID = try #require(late.string("id"))
+        _ = try await Self.until(api, lateID, token: ada.token) { $0["droplet_id"] is Int }
+        let lateData = try #require(try await Self.tagged(sim, lateID).first?["user_data"] as? String)
+        let lateToken = String(lateData[try #require(lateData.range(of: #"abx_e_[A-Za-z0-9_-]{49}"#, options: .regularExpression))])
+        try await Task.sleep(for: .seconds(3.2))
+        #expect(try await api.request("POST", enroll, token: lateToken).errorCode == "enrollment_token_expired")
+        let audit = try await api.request("GET", "/api/v1/audit?limit=200", token: api.adminToken).items
+        #expect(audit.filter { $0["action"] as? String == "toolbox.enroll" && $0["outcome"] as? String == "denied" }.count >= 3)
         _ = try await api.stop()
     }
 

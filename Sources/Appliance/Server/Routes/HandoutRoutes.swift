@@ -3,10 +3,18 @@ import JSONSchema
 import Metrics
 import Services
 
-/// The credential hand-out for DTMAs: `POST /api/v1/dtma/credentials` with a toolbox token and a call ticket.
+/// The DTMAs' routes: enrollment (`POST /api/v1/dtma/enroll`) and the credential hand-out (`POST /api/v1/dtma/credentials`, a toolbox token and a call ticket).
 enum HandoutRoutes: RouteGroup {
     static func endpoints(_ plane: ControlPlane) -> [Endpoint] {
         [
+            // The enrollment token is the bearer token here, so the route checks it itself.
+            Endpoint(.post, "/api/v1/dtma/enroll", .anyone) { call in
+                guard let header = call.request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+                    throw ServiceError(.unauthenticated, "send the enrollment token: Authorization: Bearer <token>")
+                }
+                let (toolbox, issued) = try await plane.enrollment.enroll(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+                return try JSONResponse.encode(EnrollmentView(toolboxID: toolbox.id.text, token: issued.token))
+            },
             Endpoint(.post, "/api/v1/dtma/credentials") { call in
                 let body = try await call.body(HandoutBody.self)
                 let grant: CredentialHandout.Grant
@@ -26,6 +34,14 @@ enum HandoutRoutes: RouteGroup {
     static let openAPI = OpenAPIFragment(
         paths: #"""
             {
+              "/api/v1/dtma/enroll": {
+                "post": {"operationId": "enrollToolbox", "summary": "A droplet's agent trades its single-use enrollment token (Authorization: Bearer) for its toolbox token, shown once", "tags": ["dtma"],
+                  "security": [],
+                  "responses": {"200": {"description": "The toolbox and its token.", "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,
+                      "required": ["toolbox_id", "token"], "properties": {"toolbox_id": {"$ref": "#/components/schemas/Id"}, "token": {"type": "string"}}}}}},
+                    "401": {"description": "Refused: enrollment_token_invalid, enrollment_token_used, enrollment_token_expired or toolbox_not_enrolling.",
+                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
+              },
               "/api/v1/dtma/credentials": {
                 "post": {"operationId": "redeemCallTicket", "summary": "A DTMA redeems a call ticket for the calling agent's credentials (toolbox token only; each ticket once, within seconds)", "tags": ["dtma"],
                   "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["ticket"],

@@ -35,3 +35,14 @@ struct HandoutView: Encodable, Sendable {
         case credentialType = "credential_type"
     }
 }
+
+/// An enrollment's answer: the toolbox and its token, for the agent only.
+struct EnrollmentView: Encodable, Sendable {
+    let toolboxID: String
+    let token: String
+
+    enum CodingKeys: String, CodingKey {
+        case token
+        case toolboxID = "toolbox_id"
+    }
+}

@@ -22,8 +22,10 @@ trap cleanup EXIT
 agentbox=./.build/debug/agentbox
 admin=$("$agentbox" admin create fuzz-admin --json --data-dir "$work/data" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# Loopback only: the DigitalOcean API is pointed at a closed local port, so no fuzzed request reaches the internet.
-"$agentbox" serve --data-dir "$work/data" --port "$port" --log-level warning --digitalocean-api http://127.0.0.1:9 > "$work/serve.log" 2>&1 &
+# Loopback only: the DigitalOcean API is pointed at a closed local port, so no fuzzed request reaches the internet;
+# the local DTMA is off, so the API is fuzzed whether or not a Docker engine runs here.
+"$agentbox" serve --data-dir "$work/data" --port "$port" --log-level warning --digitalocean-api http://127.0.0.1:9 \
+  --reconcile-interval 0 > "$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 

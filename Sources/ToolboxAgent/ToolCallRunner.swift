@@ -59,8 +59,7 @@ public struct ToolCallRunner: Sendable {
     private static func failure(_ error: HTTPClientError, _ call: ToolCall) -> ToolCallError {
         switch error.code {
         case .timedOut:
-            let limit = call.timeout.components.seconds * 1000 + call.timeout.components.attoseconds / 1_000_000_000_000_000
-            return ToolCallError(.timedOut, "tool_timeout", "the tool did not answer within \(limit) ms; it was cut off")
+            return ToolCallError(.timedOut, "tool_timeout", "the tool did not answer within \(call.timeout.wholeMilliseconds) ms; it was cut off")
         case .responseTooLarge:
             return ToolCallError(.toolFailed, "tool_answer_too_large", "the tool's answer is larger than \(answerLimit >> 20) MiB")
         case .couldNotConnect:

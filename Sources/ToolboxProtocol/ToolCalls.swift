@@ -157,3 +157,10 @@ public final class SecretBytes: @unchecked Sendable {
         explicit_bzero(base, bytes.count)
     }
 }
+
+extension Duration {
+    /// The duration in whole milliseconds (rounded down), as time-outs and audit records state it.
+    public var wholeMilliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

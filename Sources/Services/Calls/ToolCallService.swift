@@ -173,7 +173,7 @@ extension ToolCallService {
             case .success(let answer):
                 result = .ok
                 detail["tool_status"] = String(answer.status)
-                detail["duration_ms"] = String(Self.milliseconds(answer.duration))
+                detail["duration_ms"] = String(answer.duration.wholeMilliseconds)
                 if let report = answer.credentialReport {
                     detail["credentials"] = try Self.apply(report, item: accepted.item, tool: accepted.tool, toolbox: accepted.toolbox, vault: vault, audit: audit, in: tx)
                 }
@@ -246,9 +246,5 @@ extension ToolCallService {
             case .unavailable: .unavailable
             }
         return ServiceError(code, error.message, reason: error.code)
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -114,7 +114,7 @@ public struct DigitalOceanProvisioning: Sendable {
                 let action = memory.action(of: toolbox.id)
                 var failed = false
                 if let action { failed = try await client.action(action).status == "errored" }
-                guard failed || age > Self.seconds(placementGrace), try await client.droplets(tag: tag).isEmpty else { return }
+                guard failed || age > Double(placementGrace.wholeMilliseconds) / 1000, try await client.droplets(tag: tag).isEmpty else { return }
                 return try await change(
                     toolbox.id, to: .error,
                     detail: "DigitalOcean could not place droplet \(dropletID) in \(toolbox.region ?? "its region"): it is gone; deprovision this toolbox and create another, perhaps in another region or size",
@@ -129,10 +129,10 @@ public struct DigitalOceanProvisioning: Sendable {
                 row.statusDetail = "droplet \(droplet.id) is up at \(address); waiting for its agent to enroll"
             }
         }
-        if Date().timeIntervalSince(toolbox.createdAt) > Self.seconds(enrollmentTimeout) {
+        if Date().timeIntervalSince(toolbox.createdAt) > Double(enrollmentTimeout.wholeMilliseconds) / 1000 {
             try await change(
                 toolbox.id, to: .error,
-                detail: "the agent on droplet \(dropletID) (\(toolbox.publicIPAddress ?? "")) did not enroll and send its first heartbeat within \(Int(Self.seconds(enrollmentTimeout))) s",
+                detail: "the agent on droplet \(dropletID) (\(toolbox.publicIPAddress ?? "")) did not enroll and send its first heartbeat within \(enrollmentTimeout.wholeMilliseconds / 1000) s",
                 operation: nil)
         }
     }
@@ -198,7 +198,7 @@ public struct DigitalOceanProvisioning: Sendable {
     /// expiring with the enrollment time-out, kept only as its hash in the tokens table.
     private func enrollmentToken(for id: UUID) async throws -> String {
         if let token = memory.token(of: id) { return token }
-        let expires = Date().addingTimeInterval(Self.seconds(enrollmentTimeout))
+        let expires = Date().addingTimeInterval(Double(enrollmentTimeout.wholeMilliseconds) / 1000)
         let issued = try await database.transaction { [tokens] tx in
             try tokens.issue(.enrollment(id), name: "enrollment of toolbox \(id.text)", expiresAt: expires, in: tx)
         }
@@ -238,10 +238,6 @@ public struct DigitalOceanProvisioning: Sendable {
     static func dropletName(_ toolbox: AccountToolEnvironment) -> String {
         let name = toolbox.name.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" }
         return "agentbox-\(String(name.prefix(40)))-\(toolbox.id.text.prefix(8))"
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 

@@ -45,7 +45,7 @@ public struct ToolboxService: Sendable {
             let known = ToolboxProvider.allCases.map(\.rawValue).joined(separator: " or ")
             throw ServiceError(.invalidRequest, "provider must be \(known)")
         }
-        let toolbox: AccountToolEnvironment
+        var toolbox: AccountToolEnvironment
         switch provider {
         case .digitalocean:
             guard let region, let size else {
@@ -55,13 +55,13 @@ public struct ToolboxService: Sendable {
             try await Self.checkPlacement(region: region, size: size, digitalOcean)
             toolbox = AccountToolEnvironment(
                 userID: owner.id, name: name, region: region, sizeSlug: size, status: .pendingProvision, provider: provider, reachability: .unknown)
+            toolbox.statusDetail = "waiting to create the droplet"
         case .local:
             try await checkLocal(owner)
             toolbox = AccountToolEnvironment(userID: owner.id, name: name, status: .active, provider: provider, reachability: .unknown)
         }
-        return try await database.transaction { [tokens, audit] tx in
+        return try await database.transaction { [tokens, audit, toolbox] tx in
             var toolbox = try tx.insert(toolbox)
-            if toolbox.provider == .digitalocean { toolbox.statusDetail = "waiting to create the droplet" }
             let issued = try tokens.issue(.toolbox(toolbox.id), name: "toolbox \(toolbox.id.uuidString.lowercased())", in: tx)
             toolbox.dtmaBearerTokenID = issued.record.id
             try tx.update(toolbox)

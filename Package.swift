@@ -32,11 +32,14 @@ let package = Package(
         .target(name: "DockerHost", dependencies: ["HTTPClient"]),
         .target(name: "ToolboxProtocol"),
         .target(name: "DigitalOcean", dependencies: ["HTTPClient", .product(name: "Metrics", package: "swift-metrics")]),
-        .target(name: "ToolboxAgent", dependencies: ["DockerHost", "HTTPClient", "JSONSchema", "ToolboxProtocol"]),
+        .target(
+            name: "ToolboxAgent",
+            dependencies: ["DockerHost", "HTTPClient", "JSONSchema", "ToolboxProtocol", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "Services",
             dependencies: [
                 "Storage", "Vault", "JSONSchema", "HTTPClient", "ToolboxProtocol", "DigitalOcean", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(
@@ -48,6 +51,7 @@ let package = Package(
                 "DockerHost",
                 "ToolboxAgent",
                 "DigitalOcean",
+                "ToolboxProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -75,7 +79,7 @@ let package = Package(
         // Tests: one target per module, sharing fixtures that use the real code paths.
         .target(
             name: "TestSupport",
-            dependencies: ["Services", "Storage", "Vault", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Services", "Storage", "Vault", "ToolboxProtocol", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"]),

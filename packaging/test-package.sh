@@ -11,6 +11,8 @@
 #  3. A container where systemd is PID 1 (packaging/test-systemd-in-container.sh): the maintainer scripts
 #     start, restart and stop the real sandboxed service; the master key from /etc/credstore; the host's
 #     Docker socket reached through the sandbox (only pinged); an offline command through systemd-run.
+#  4. A droplet's user-data (packaging/test-droplet-user-data.sh): its install steps in a clean container, with the
+#     host's network and Docker socket, against this build serving --tls; its `agentbox dtma` enrolls and beats.
 #     It needs --cap-add SYS_ADMIN (systemd mounts namespaces for the sandbox); where the engine refuses
 #     that, or with AGENTBOX_PKGTEST_SYSTEMD=0, this part is skipped and says so.
 #
@@ -192,5 +194,10 @@ if [ "${AGENTBOX_PKGTEST_SYSTEMD:-1}" != 0 ]; then
     log "install test under systemd $systemd_result"
   fi
 fi
+
+# 6. A droplet's user-data run in a clean container: the agent package from the appliance, then `agentbox dtma` enrolls.
+phase=$(date +%s)
+bash packaging/test-droplet-user-data.sh "$extracted/usr/bin/agentbox" "$image" "$work" || fail "the droplet user-data test failed (above)"
+log "droplet user-data test in $(elapsed "$phase")"
 
 log "passed in $(elapsed "$started"); ${exposure#→ }; under systemd: $systemd_result"

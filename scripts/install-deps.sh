@@ -13,9 +13,9 @@ run_packages=(pkg-config libsqlite3-dev libsodium-dev libcurl4-openssl-dev)
 test_packages=(sqlite3 python3 python3-nacl docker.io docker-registry busybox-static apache2-utils curl cloud-init)
 # dpkg-dev (dpkg-shlibdeps), binutils (strip, readelf), lintian: packaging/build-deb.sh. debootstrap,
 # systemd (systemd-analyze) and, for the engine it may start, what scripts/test-services.sh needs:
-# packaging/test-package.sh.
+# packaging/test-package.sh; python3-yaml reads a droplet's user-data in packaging/test-droplet-user-data.sh.
 package_packages=(dpkg-dev binutils lintian)
-package_test_packages=(debootstrap systemd docker.io docker-registry busybox-static apache2-utils curl)
+package_test_packages=(debootstrap systemd docker.io docker-registry busybox-static apache2-utils curl python3-yaml)
 
 packages=("${run_packages[@]}")
 case $want in

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ToolboxProtocol
 
 /// The `agentbox` command: one binary for the backend, the local toolbox agent and the offline tools.
 @main
@@ -14,12 +15,13 @@ struct Agentbox: AsyncParsableCommand {
             (or AGENTBOX_DATA_DIR). The resource commands (agent, toolbox, catalog, ...) are clients \
             of a running server: save its URL and a token once with `agentbox login`.
             """,
-        version: AgentboxVersion.current,
+        version: AgentboxBuild.version,
         subcommands: [
             ServeCommand.self, AdminCommand.self, DatabaseCommand.self, VaultCommand.self, AuditCommand.self, VersionCommand.self,
             LoginCommand.self, LogoutCommand.self, MeCommand.self, UserCommand.self, AgentCommand.self, TokenCommand.self,
             CatalogCommand.self, RegistryCommand.self, DigitalOceanCommand.self, ToolboxCommand.self, InstanceCommand.self, AccessCommand.self, ToolbeltCommand.self,
             PermissionCommand.self, CredentialCommand.self, BackupCommand.self, RestoreCommand.self, DoctorCommand.self,
+            DTMACommand.self,
         ]
     )
 }

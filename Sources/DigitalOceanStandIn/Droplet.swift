@@ -31,6 +31,8 @@ struct DropletRecord: Sendable {
     let addressedAt: Date
     /// While an action runs the droplet is locked and takes no other action.
     var lockedUntil: Date
+    /// Completed reboots, so that whatever runs on the droplet can be restarted.
+    var reboots = 0
 
     func isVisible(at now: Date) -> Bool { now >= visibleAt }
     func isLocked(at now: Date) -> Bool { now < lockedUntil }

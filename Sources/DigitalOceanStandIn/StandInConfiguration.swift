@@ -14,10 +14,12 @@ public struct StandInConfiguration: Sendable {
     public var dropletLimit: Int
     /// Requests a token may make in any sliding minute and hour.
     public var rateLimits: RateLimits
+    /// How droplets "boot" agentbox's DTMA on this machine; nil: droplets run nothing.
+    public var boot: DropletBootConfiguration?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8421, token: String = StandInConfiguration.randomToken(), timings: StandInTimings = StandInTimings(),
-        dropletLimit: Int = 25, rateLimits: RateLimits = RateLimits()
+        dropletLimit: Int = 25, rateLimits: RateLimits = RateLimits(), boot: DropletBootConfiguration? = nil
     ) {
         self.host = host
         self.port = port
@@ -25,6 +27,7 @@ public struct StandInConfiguration: Sendable {
         self.timings = timings
         self.dropletLimit = dropletLimit
         self.rateLimits = rateLimits
+        self.boot = boot
     }
 
     /// A token in DigitalOcean's personal-access-token form (`dop_v1_` and 64 hex digits).
@@ -61,5 +64,25 @@ public struct RateLimits: Sendable, Equatable {
     public init(perMinute: Int = 250, perHour: Int = 5000) {
         self.perMinute = perMinute
         self.perHour = perHour
+    }
+}
+
+/// How a droplet that turns `active` with agentbox's cloud-config runs `agentbox dtma` on this machine, in a folder
+/// of its own, as the droplet's systemd unit would.
+public struct DropletBootConfiguration: Sendable, Equatable {
+    /// The agentbox binary to run as `<executable> dtma`.
+    public var executable: String
+    /// The folder that holds a folder per droplet; nil: a fresh temporary folder, removed when the stand-in stops.
+    public var root: String?
+    /// Seconds from the DTMA's exit to its restart (the unit's `Restart=always`).
+    public var restartDelay: Double
+    /// The Docker engine whose containers of a deleted droplet's toolbox are removed.
+    public var dockerSocket: String
+
+    public init(executable: String, root: String? = nil, restartDelay: Double = 1, dockerSocket: String = "/var/run/docker.sock") {
+        self.executable = executable
+        self.root = root
+        self.restartDelay = restartDelay
+        self.dockerSocket = dockerSocket
     }
 }

@@ -44,6 +44,10 @@ actor StandInState {
     private var dropletCount = 0
     private var actionCount = 0
     private var singlePageAnswers = 0
+    /// Counts resets, so that the droplet booter knows every droplet it runs is gone.
+    private var resets = 0
+    /// Droplets deleted since the droplet booter last looked (only kept when droplets boot).
+    private var deletedSinceBootView: [Int] = []
 
     /// Ids look like DigitalOcean's; action ids do not fit in 32 bits, as theirs do not.
     static let firstDropletID = 500_000_001
@@ -132,12 +136,27 @@ actor StandInState {
     func deleteDroplet(_ id: Int, now: Date) throws(StandInError) {
         _ = try droplet(id, now: now)
         droplets[id] = nil
+        if configuration.boot != nil { deletedSinceBootView.append(id) }
     }
 
     /// Deletes every droplet with the tag, including those not visible yet.
     func deleteDroplets(tag: String, now: Date) {
         settle(now)
-        droplets = droplets.filter { !$0.value.tags.contains(tag) }
+        let deleted = droplets.values.filter { $0.tags.contains(tag) }.map(\.id).sorted()
+        for id in deleted { droplets[id] = nil }
+        if configuration.boot != nil { deletedSinceBootView += deleted }
+    }
+
+    /// What the droplet booter needs, after settling due actions: the droplets with their status and user-data,
+    /// the droplets deleted since it last asked, and how many resets there have been.
+    func bootView(now: Date) -> BootView {
+        settle(now)
+        defer { deletedSinceBootView = [] }
+        return BootView(
+            resets: resets, deleted: deletedSinceBootView,
+            droplets: droplets.values.sorted { $0.id < $1.id }.map { droplet in
+                BootView.Droplet(id: droplet.id, status: droplet.status, userData: droplet.userData, reboots: droplet.reboots)
+            })
     }
 
     // MARK: Actions
@@ -197,7 +216,10 @@ actor StandInState {
                 }
                 droplet.status = .active
             case .powerOff, .shutdown: droplet.status = .off
-            case .powerOn, .reboot: droplet.status = .active
+            case .powerOn: droplet.status = .active
+            case .reboot:
+                droplet.status = .active
+                droplet.reboots += 1
             case .resize(let size, let disk):
                 droplet.size = size
                 if disk { droplet.disk = size.disk }
@@ -245,6 +267,7 @@ actor StandInState {
 
     /// Forgets droplets, actions, faults, timing changes, the request log and the rate-limit windows.
     func reset() {
+        resets += 1
         droplets = [:]
         actions = [:]
         pendingActions = []
@@ -252,4 +275,21 @@ actor StandInState {
         limiter.reset()
         clearFaults()
     }
+}
+
+/// The droplets as the droplet booter sees them on one tick.
+struct BootView: Sendable {
+    struct Droplet: Sendable {
+        let id: Int
+        let status: DropletStatus
+        let userData: String?
+        let reboots: Int
+    }
+
+    /// Resets of the stand-in so far.
+    let resets: Int
+    /// Droplets deleted (by id or by tag) since the previous view, in order.
+    let deleted: [Int]
+    /// Every live droplet, visible or not.
+    let droplets: [Droplet]
 }

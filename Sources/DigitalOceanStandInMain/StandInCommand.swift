@@ -26,6 +26,21 @@ struct StandInCommand: AsyncParsableCommand {
             GET /_sim/faults shows them; DELETE /_sim/faults clears them; GET /_sim/state lists every droplet, action \
             and request; POST /_sim/reset forgets everything.
 
+            Droplets that boot (--boot-dtma PATH): when a droplet turns active and its user_data is agentbox's \
+            cloud-config, the stand-in does here what the cloud-config does on a droplet. It makes \
+            DIR/droplet-<id>/ (DIR from --droplet-root) with the enrollment-token and agent.conf the cloud-config \
+            writes, fetches $AGENTBOX_APPLIANCE_URL/api/v1/agent/package with the token (curl, as the runcmd does; \
+            retried every 2 s, the error shown as boot_error) and keeps it as agentbox.deb without installing it, \
+            then runs PATH dtma as the unit would: agent.conf's variables in its environment (none inherited from \
+            the stand-in's own AGENTBOX_* variables), AGENTBOX_ENROLLMENT_TOKEN_FILE set to the folder's copy, \
+            STATE_DIRECTORY=DIR/droplet-<id>/state, its output appended to DIR/droplet-<id>/dtma.log, restarted \
+            --dtma-restart-delay seconds after it exits. power_off and shutdown stop it (SIGTERM, SIGKILL after 5 s), \
+            power_on starts it, reboot restarts it. Deleting the droplet stops it for good and removes the containers \
+            labelled agentbox.toolbox=<its toolbox id> from the Docker engine at --docker-socket, if one answers. \
+            POST /_sim/reset and the stand-in's exit stop every DTMA and remove nothing else (but the temporary \
+            droplet root). GET /_sim/state shows each booted droplet's "dtma": pid, running, starts, folder, \
+            boot_error, package_bytes. Other user_data boots nothing.
+
             Every option also reads AGENTBOX_DO_SIM_<OPTION> (e.g. AGENTBOX_DO_SIM_PORT) when not given.
             """)
 
@@ -62,6 +77,26 @@ struct StandInCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Requests per token in any sliding hour (default 5000).", valueName: "count"))
     var rateLimitPerHour: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "The agentbox binary that each droplet with agentbox's cloud-config runs here as `PATH dtma` (default: droplets run nothing).",
+            valueName: "path"))
+    var bootDtma: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The folder for the droplets' files, a droplet-<id> folder each (default: a temporary folder, removed at exit).", valueName: "dir"))
+    var dropletRoot: String?
+
+    @Option(help: ArgumentHelp("Seconds from a droplet's DTMA exiting to its restart, like systemd's Restart=always (default 1).", valueName: "seconds"))
+    var dtmaRestartDelay: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            "The Docker engine's socket, where a deleted droplet's toolbox containers are removed (default /var/run/docker.sock).",
+            valueName: "path"))
+    var dockerSocket: String?
+
     func run() async throws {
         let host = try Self.setting(host, "host", default: "127.0.0.1")
         guard allowRemote || Self.isLoopback(host) else {
@@ -80,7 +115,8 @@ struct StandInCommand: AsyncParsableCommand {
             dropletLimit: try Self.count(dropletLimit, "droplet-limit", default: 25),
             rateLimits: RateLimits(
                 perMinute: try Self.count(rateLimitPerMinute, "rate-limit-per-minute", default: 250),
-                perHour: try Self.count(rateLimitPerHour, "rate-limit-per-hour", default: 5000)))
+                perHour: try Self.count(rateLimitPerHour, "rate-limit-per-hour", default: 5000)),
+            boot: try boot())
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let urlHost = host.contains(":") ? "[\(host)]" : host
         try await StandInServer(configuration: configuration).run { port in
@@ -89,10 +125,32 @@ struct StandInCommand: AsyncParsableCommand {
         }
     }
 
+    /// How droplets boot: nil without --boot-dtma.
+    private func boot() throws -> DropletBootConfiguration? {
+        let restartDelay = try Self.seconds(dtmaRestartDelay, "dtma-restart-delay", default: 1)
+        let root = Self.optionalSetting(dropletRoot, "droplet-root") ?? ""
+        guard let path = Self.optionalSetting(bootDtma, "boot-dtma"), !path.isEmpty else { return nil }
+        let executable = URL(fileURLWithPath: path).standardizedFileURL.path
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw ValidationError("--boot-dtma \(path) is not an executable file; give the path of an agentbox binary.")
+        }
+        let socket = Self.optionalSetting(dockerSocket, "docker-socket") ?? "/var/run/docker.sock"
+        return DropletBootConfiguration(executable: executable, root: root.isEmpty ? nil : root, restartDelay: restartDelay, dockerSocket: socket)
+    }
+
+    /// The option, else its environment variable AGENTBOX_DO_SIM_<NAME>, else nil.
+    private static func optionalSetting(_ option: String?, _ name: String) -> String? {
+        option ?? ProcessInfo.processInfo.environment[variable(name)]
+    }
+
+    private static func variable(_ name: String) -> String {
+        "AGENTBOX_DO_SIM_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
+    }
+
     /// The option, else its environment variable AGENTBOX_DO_SIM_<NAME>, else the default.
     private static func setting<Value: LosslessStringConvertible>(_ option: Value?, _ name: String, default value: Value) throws -> Value {
         if let option { return option }
-        let variable = "AGENTBOX_DO_SIM_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
+        let variable = variable(name)
         guard let text = ProcessInfo.processInfo.environment[variable] else { return value }
         guard let parsed = Value(text) else { throw ValidationError("\(variable) '\(text)' is not a valid value for --\(name).") }
         return parsed

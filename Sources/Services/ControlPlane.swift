@@ -31,6 +31,12 @@ public struct ControlPlane: Sendable {
     public let provisioning: DigitalOceanProvisioning
     /// Droplet agents trading their enrollment token for their toolbox token.
     public let enrollment: ToolboxEnrollment
+    /// The agent release droplets download: the binary, its version and SHA-256, and its `.deb`.
+    public let distribution: AgentDistribution
+    /// Tool calls on their way to droplets' DTMAs, over the connections the droplets open.
+    public let relay: CallRelay
+    /// How often droplets' DTMAs send heartbeats; one silent for three intervals turns unreachable.
+    public let heartbeatInterval: Duration
 
     /// The admin's choices that shape the rules.
     public struct Configuration: Sendable {
@@ -50,12 +56,18 @@ public struct ControlPlane: Sendable {
         public var publicURL: String?
         /// The pin of the appliance's own TLS key (`serve --tls`), which droplets check; nil behind a proxy's certificate.
         public var appliancePin: String?
+        /// How often droplets' DTMAs send heartbeats (they learn it from each answer).
+        public var heartbeatInterval: Duration
+        /// The agentbox binary droplets download and run; nil for this process's own binary.
+        public var agentBinary: String?
 
         public init(
             portRange: ClosedRange<Int> = PortLeases.defaultRange, localToolboxes: LocalToolboxPolicy = .everyone, dockerSocket: String? = nil,
             ticketLifetime: Duration = .seconds(30), digitalOceanAPI: String = DigitalOceanClient.defaultBaseURL,
-            enrollmentTimeout: Duration = .seconds(900), publicURL: String? = nil, appliancePin: String? = nil
+            enrollmentTimeout: Duration = .seconds(900), publicURL: String? = nil, appliancePin: String? = nil,
+            heartbeatInterval: Duration = .seconds(10)
         ) {
+            self.heartbeatInterval = heartbeatInterval
             self.appliancePin = appliancePin
             self.publicURL = publicURL
             self.portRange = portRange
@@ -81,6 +93,7 @@ public struct ControlPlane: Sendable {
         let digitalOcean = DigitalOceanAccountService(database: backend.database, vault: backend.vault, audit: audit, apiURL: configuration.digitalOceanAPI)
         self.digitalOcean = digitalOcean
         enrollment = ToolboxEnrollment(database: backend.database, tokens: tokens, audit: audit)
+        distribution = AgentDistribution(binary: configuration.agentBinary)
         provisioning = DigitalOceanProvisioning(
             database: backend.database, audit: audit, tokens: tokens, account: digitalOcean, publicURL: configuration.publicURL,
             pin: configuration.appliancePin, enrollmentTimeout: configuration.enrollmentTimeout, placementGrace: .seconds(60))
@@ -97,6 +110,9 @@ public struct ControlPlane: Sendable {
         self.tickets = tickets
         handouts = CredentialHandout(database: backend.database, vault: backend.vault, audit: audit, tickets: tickets)
         calls = ToolCallService(database: backend.database, vault: backend.vault, audit: audit, tickets: tickets)
+        heartbeatInterval = configuration.heartbeatInterval
+        relay = CallRelay(grace: configuration.heartbeatInterval * 3)
+        calls.attach(relay, for: .digitalocean)
     }
 
     /// Audit records, newest first: all for an admin, a user's own actions otherwise.

@@ -11,9 +11,6 @@ import ToolboxProtocol
 /// the others. Passes of one reconciler run one at a time. A container found with the instance's labels
 /// is adopted, never duplicated: after a crash of the appliance the next pass carries on where it stopped.
 public actor Reconciler {
-    /// The version the agent reports in its heartbeats.
-    public static let agentVersion = "0.1.0"
-
     /// Receives what the reconciler does to an instance's container, in order: (instance id, kind, message).
     /// Kinds: `pull`, `created`, `started`, `stopped`, `removed`, `crashed`, `restart`, `upgrade`, `rollback`, `error`.
     public typealias EventSink = @Sendable (UUID, String, String) -> Void
@@ -101,7 +98,7 @@ public actor Reconciler {
 
     private func heartbeat(reachable: Bool, reports: [InstanceReport]) -> Heartbeat {
         Heartbeat(
-            toolboxID: toolboxID, agentVersion: Self.agentVersion, sentAt: Date(), health: HostHealthProbe.read(dockerReachable: reachable),
+            toolboxID: toolboxID, agentVersion: AgentboxBuild.version, sentAt: Date(), health: HostHealthProbe.read(dockerReachable: reachable),
             instances: reports)
     }
 

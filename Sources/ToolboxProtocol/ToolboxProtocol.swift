@@ -131,13 +131,16 @@ public struct Heartbeat: Codable, Sendable, Equatable {
     public var sentAt: Date
     public var health: HostHealth
     public var instances: [InstanceReport]
+    /// What the agent wants its toolbox's owner to know, e.g. that an update did not come up healthy and was rolled back.
+    public var agentNote: String?
 
-    public init(toolboxID: UUID, agentVersion: String, sentAt: Date, health: HostHealth, instances: [InstanceReport]) {
+    public init(toolboxID: UUID, agentVersion: String, sentAt: Date, health: HostHealth, instances: [InstanceReport], agentNote: String? = nil) {
         self.toolboxID = toolboxID
         self.agentVersion = agentVersion
         self.sentAt = sentAt
         self.health = health
         self.instances = instances
+        self.agentNote = agentNote
     }
 
     enum CodingKeys: String, CodingKey {
@@ -146,6 +149,7 @@ public struct Heartbeat: Codable, Sendable, Equatable {
         case sentAt = "sent_at"
         case health
         case instances
+        case agentNote = "agent_note"
     }
 }
 

@@ -8,9 +8,11 @@ import Testing
 /// The CLI can do everything the API can: every route has a client command that declares it.
 struct CLICoverageTests {
     /// Routes for machines, not people: health and readiness checks, the metrics scrape, the API's own description, and
-    /// the DTMAs' enrollment and credential hand-out.
+    /// the DTMAs' enrollment and credential hand-out, and the agent release droplets download.
     private static let serverOnly: Set<String> = [
         "GET /healthz", "GET /readyz", "GET /metrics", "GET /api/v1/openapi.json", "POST /api/v1/dtma/credentials", "POST /api/v1/dtma/enroll",
+        "GET /api/v1/agent/package", "GET /api/v1/dtma/agent-binary", "POST /api/v1/dtma/heartbeat", "POST /api/v1/dtma/events",
+        "GET /api/v1/dtma/calls", "POST /api/v1/dtma/calls/{id}/answer",
     ]
 
     @Test func everyRouteOfTheServerHasACLICommand() async throws {

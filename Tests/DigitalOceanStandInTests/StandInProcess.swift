@@ -20,11 +20,14 @@ struct StandInProcess {
 
     let process: Process
     let port: Int
+    /// Its standard error: the request log and whatever else it logs.
+    let logFile: URL
     /// Stops the process when the test drops its last copy of this value, even if the test failed first.
     private let reaper: ProcessReaper
 
     /// Starts the stand-in with fast timings (overridable by `arguments`) and waits for its "listening" line.
-    static func start(_ arguments: [String] = []) async throws -> StandInProcess {
+    /// It gets the test's environment without AGENTBOX_* variables, plus `environment`.
+    static func start(_ arguments: [String] = [], environment: [String: String] = [:]) async throws -> StandInProcess {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("do-sim-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let output = folder.appendingPathComponent("stdout")
@@ -34,7 +37,7 @@ struct StandInProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["--port", "0", "--token", token, "--active-after", "0.3", "--ip-after", "0.5", "--action-seconds", "0.2"] + arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AGENTBOX_") }
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AGENTBOX_") }.merging(environment) { $1 }
         process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
@@ -45,7 +48,7 @@ struct StandInProcess {
             if let line = text.split(separator: "\n").first, text.contains("\n") {
                 let match = try #require(line.firstMatch(of: /^agentbox-do-sim listening on http:\/\/127\.0\.0\.1:(\d+) \(token (.+)\)$/))
                 #expect(String(match.2) == token)
-                return StandInProcess(process: process, port: try #require(Int(match.1)), reaper: reaper)
+                return StandInProcess(process: process, port: try #require(Int(match.1)), logFile: log, reaper: reaper)
             }
             guard process.isRunning else {
                 throw DidNotStart(reason: "it exited with \(process.terminationStatus)", log: try String(contentsOf: log, encoding: .utf8))

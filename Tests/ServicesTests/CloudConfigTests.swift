@@ -16,7 +16,7 @@ struct CloudConfigTests {
         #expect(text.contains("AGENTBOX_APPLIANCE_PIN=\(pin)") && text.contains("--pinnedpubkey"))
         #expect(!text.contains("Bearer \(token)"), "the token reaches curl through a header file, never a command line")
         #expect(!text.contains("abx_t_") && !text.contains("abx_u_"), "no long-lived token")
-        #expect(text.contains("path: /etc/systemd/system/agentbox-agent.service") && text.contains("ExecStart=/usr/bin/agentbox agent"))
+        #expect(text.contains("path: /etc/systemd/system/agentbox-dtma.service") && text.contains("ExecStart=/usr/bin/agentbox dtma"))
 
         let behindProxy = try CloudConfig.userData(toolboxID: UUID(), applianceURL: "https://agentbox.example.com", pin: nil, enrollmentToken: token)
         #expect(behindProxy.contains("AGENTBOX_APPLIANCE_PIN=\n"))

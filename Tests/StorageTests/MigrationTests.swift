@@ -9,7 +9,7 @@ let expectedColumns: [String: Set<String>] = [
     "account_tool_environments": [
         "id", "user_id", "droplet_id", "name", "region", "size_slug", "status", "dtma_bearer_token",
         "public_ip_address", "created_at", "updated_at",
-        "provider", "status_detail", "current_operation", "reachability",
+        "provider", "status_detail", "current_operation", "reachability", "agent_version", "last_heartbeat_at",
     ],
     "tool_catalog": [
         "id", "name", "description", "docker_image_url", "default_config_json_schema", "required_capabilities_schema",
@@ -85,7 +85,7 @@ struct MigrationTests {
 
         #expect(try await test.database.read(schema) == before)
         #expect(try test.database.schemaVersion() == versionBefore)
-        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials"])
+        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials", "005_toolbox_agents"])
         try test.expectNoDanglingRows()
     }
 
@@ -97,12 +97,20 @@ struct MigrationTests {
         try Migrator.databaseMigrator.migrate(database.writer, upTo: Migration002PortLeases.identifier)
         #expect(try database.schemaVersion() == ["001_initial_schema", "002_port_leases"])
         let user = try await database.insert(User(name: "ada"))
-        let toolbox = try await database.insert(AccountToolEnvironment(userID: user.id, name: "home", status: .active, provider: .local))
+        // Rows as agentbox wrote them before migration 003 (no image_ref column yet; no later toolbox columns either).
+        let toolbox = AccountToolEnvironment(userID: user.id, name: "home", status: .active, provider: .local)
+        try await database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO account_tool_environments (id, user_id, name, status, provider, reachability, created_at, updated_at)
+                        VALUES (?, ?, 'home', 'active', 'local', 'unknown', ?, ?)
+                    """,
+                arguments: [toolbox.id.uuidString.lowercased(), user.id.uuidString.lowercased(), Timestamp.string(from: Date()), Timestamp.string(from: Date())])
+        }
         let tool = try await database.insert(
             ToolCatalogEntry(
                 name: "mail", dockerImageURL: "ghcr.io/acme/mail:1", requiredCapabilitiesSchema: "{}", version: "1", containerPort: 8080))
         try await database.write { db in
-            // The row as agentbox wrote it before migration 003 (no image_ref column yet).
             try db.execute(
                 sql: """
                     INSERT INTO account_tool_instances (id, account_tool_environment_id, tool_catalog_id, instance_name_on_toolbox,
@@ -129,7 +137,7 @@ struct MigrationTests {
         #expect(error?.code == .newerSchema)
         #expect(error?.message.contains("999_future_feature") == true)
         #expect(error?.message.contains("newer agentbox") == true)
-        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials", "999_future_feature"])
+        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials", "005_toolbox_agents", "999_future_feature"])
         let schemaAfter = try await reopened.read { db in
             try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
         }
@@ -165,7 +173,7 @@ struct MigrationTests {
         let created = try AppDatabase.open(path: missing)
         try created.migrate()
         #expect(FileManager.default.fileExists(atPath: missing))
-        #expect(try created.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials"])
+        #expect(try created.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials", "005_toolbox_agents"])
         try test.expectNoDanglingRows()
     }
 

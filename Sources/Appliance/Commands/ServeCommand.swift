@@ -54,6 +54,16 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "seconds"))
     var enrollmentTimeout: Int?
 
+    @Option(help: ArgumentHelp(
+        "Seconds between heartbeats of droplets' DTMAs; one silent for three intervals turns unreachable (env AGENTBOX_DTMA_HEARTBEAT_INTERVAL; default 10).",
+        valueName: "seconds"))
+    var dtmaHeartbeatInterval: Double?
+
+    @Option(help: ArgumentHelp(
+        "The agentbox binary that droplets download and run (env AGENTBOX_AGENT_BINARY; default: this one; the same platform as the droplets).",
+        valueName: "path"))
+    var agentBinary: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let host = host ?? environment["AGENTBOX_HOST"] ?? "127.0.0.1"
@@ -66,12 +76,15 @@ struct ServeCommand: AsyncParsableCommand {
         guard let policy = LocalToolboxPolicy(rawValue: policyName) else {
             throw ValidationError("--local-toolboxes must be everyone or admins, not '\(policyName)'")
         }
-        let interval = try reconcileInterval ?? environment["AGENTBOX_RECONCILE_INTERVAL"].map(Self.parseInterval) ?? 5
+        let interval = try reconcileInterval ?? environment["AGENTBOX_RECONCILE_INTERVAL"].map { try Self.number($0, "AGENTBOX_RECONCILE_INTERVAL") } ?? 5
         guard interval >= 0 else { throw ValidationError("--reconcile-interval must be 0 (off) or more seconds") }
         let apiURL = try digitalOceanAPI.resolved()
         let enrollment = try enrollmentTimeout ?? environment["AGENTBOX_ENROLLMENT_TIMEOUT"].map(Self.parseSeconds) ?? 900
         guard enrollment > 0 else { throw ValidationError("--enrollment-timeout must be a positive number of seconds") }
         let publicURL = try (publicURL ?? environment["AGENTBOX_PUBLIC_URL"]).map(Self.publicURL)
+        let beat = try dtmaHeartbeatInterval ?? environment["AGENTBOX_DTMA_HEARTBEAT_INTERVAL"].map { try Self.number($0, "AGENTBOX_DTMA_HEARTBEAT_INTERVAL") } ?? 10
+        guard beat >= 0.2, beat <= 3600 else { throw ValidationError("--dtma-heartbeat-interval must be from 0.2 to 3600 seconds") }
+        let agentBinary = try (agentBinary ?? environment["AGENTBOX_AGENT_BINARY"]).map(Self.agentBinary)
         let backend = try await data.openBackend(.create, label: "agentbox")
         // With --tls, the certificate names loopback, the listening address and the public URL's host; droplets pin its key.
         var identity: ServerIdentity?
@@ -81,11 +94,12 @@ struct ServeCommand: AsyncParsableCommand {
                 in: backend.directory.path + "/tls", hosts: Array(Set(hosts.filter { $0 != "0.0.0.0" && $0 != "::" })).sorted())
         }
         // With the local DTMA on, a local toolbox is created only while the engine answers.
-        let plane = ControlPlane(
-            backend: backend,
-            configuration: .init(
-                portRange: portRange, localToolboxes: policy, dockerSocket: interval > 0 ? docker.path : nil, digitalOceanAPI: apiURL,
-                enrollmentTimeout: .seconds(enrollment), publicURL: publicURL, appliancePin: identity?.pin))
+        var configuration = ControlPlane.Configuration(
+            portRange: portRange, localToolboxes: policy, dockerSocket: interval > 0 ? docker.path : nil, digitalOceanAPI: apiURL,
+            enrollmentTimeout: .seconds(enrollment), publicURL: publicURL, appliancePin: identity?.pin,
+            heartbeatInterval: .milliseconds(Int(beat * 1000)))
+        configuration.agentBinary = agentBinary
+        let plane = ControlPlane(backend: backend, configuration: configuration)
         let metrics = ServerMetrics()
         MetricsSystem.bootstrap(metrics.factory)
         // The DTMA role of local toolboxes runs beside the server and stops with it.
@@ -99,7 +113,10 @@ struct ServeCommand: AsyncParsableCommand {
         defer { dtma?.cancel() }
         // DigitalOcean toolboxes' droplets are created, waited for and deleted beside the server.
         let provisioner = Task {
-            await DigitalOceanProvisioner(provisioning: plane.provisioning, interval: .seconds(1), logger: Logger(label: "agentbox.digitalocean")).run()
+            await DigitalOceanProvisioner(
+                provisioning: plane.provisioning, control: plane.toolboxControl, heartbeatGrace: plane.heartbeatInterval * 3, interval: .seconds(1),
+                logger: Logger(label: "agentbox.digitalocean")
+            ).run()
         }
         defer { provisioner.cancel() }
         var server = HTTPServer(
@@ -109,8 +126,23 @@ struct ServeCommand: AsyncParsableCommand {
         try await server.run()
     }
 
-    private static func parseInterval(_ text: String) throws -> Double {
-        guard let seconds = Double(text) else { throw ValidationError("AGENTBOX_RECONCILE_INTERVAL '\(text)' is not a number of seconds") }
+    /// The agent binary's absolute path: an executable file that exists.
+    private static func agentBinary(_ path: String) throws -> String {
+        guard !path.isEmpty else { throw ValidationError("--agent-binary needs the path of an agentbox binary") }
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
+            throw ValidationError("--agent-binary \(path): no such file")
+        }
+        guard !isDirectory.boolValue, FileManager.default.isExecutableFile(atPath: absolute) else {
+            throw ValidationError("--agent-binary \(path) is not an executable file (chmod +x it, or name the agentbox binary itself)")
+        }
+        return absolute
+    }
+
+    /// A number of seconds from environment variable `name`.
+    private static func number(_ text: String, _ name: String) throws -> Double {
+        guard let seconds = Double(text) else { throw ValidationError("\(name) '\(text)' is not a number of seconds") }
         return seconds
     }
 

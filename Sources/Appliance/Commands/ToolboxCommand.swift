@@ -33,7 +33,8 @@ struct ToolboxCommand: AsyncParsableCommand {
         func run(_ api: APIClient) async throws {
             let columns = [
                 Column("ID", "id"), Column("NAME", "name"), Column("PROVIDER", "provider"), Column("STATUS", "status"),
-                Column("REACHABILITY", "reachability"), Column("DROPLET", "droplet_id"), Column("ADDRESS", "public_ip_address"),
+                Column("REACHABILITY", "reachability"), Column("AGENT", "agent_version"), Column("DROPLET", "droplet_id"),
+                Column("ADDRESS", "public_ip_address"),
                 Column("OWNER", "user_id"), Column("CREATED", "created_at"),
             ]
             let query = [("user_id", user), ("status", status), ("provider", provider), ("name", name)] + page.query

@@ -1,10 +1,11 @@
 import ArgumentParser
+import ToolboxProtocol
 
 /// `agentbox version`.
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version of this agentbox.")
 
     func run() {
-        print("agentbox \(AgentboxVersion.current)")
+        print("agentbox \(AgentboxBuild.version)")
     }
 }

@@ -98,11 +98,11 @@ struct Call: Sendable {
         return fields
     }
 
-    /// The JSON body decoded as `type`; a malformed body is a 400 naming the field.
-    func body<Body: Decodable>(_ type: Body.Type) async throws -> Body {
+    /// The JSON body decoded as `type` (by `decoder`: the API's, or the DTMA protocol's); a malformed body is a 400 naming the field.
+    func body<Body: Decodable>(_ type: Body.Type, decoder: JSONDecoder = JSONResponse.decoder) async throws -> Body {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         do {
-            return try JSONResponse.decoder.decode(Body.self, from: Data(buffer: buffer))
+            return try decoder.decode(Body.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
             throw ServiceError(.invalidRequest, Self.describe(error))
         }

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTLS
 import Logging
 import Services
+import ToolboxProtocol
 
 /// The HTTP side of `agentbox serve`.
 struct HTTPServer {
@@ -16,11 +17,11 @@ struct HTTPServer {
     var identity: ServerIdentity?
 
     /// Every resource's routes.
-    static var groups: [any RouteGroup.Type] { [HealthRoutes.self, UserRoutes.self, AgentRoutes.self, TokenRoutes.self, AdminRoutes.self, CatalogRoutes.self, ToolboxRoutes.self, InstanceRoutes.self, RegistryRoutes.self, ToolbeltRoutes.self, CredentialRoutes.self, HandoutRoutes.self, ToolCallRoutes.self, DigitalOceanRoutes.self] }
+    static var groups: [any RouteGroup.Type] { [HealthRoutes.self, UserRoutes.self, AgentRoutes.self, TokenRoutes.self, AdminRoutes.self, CatalogRoutes.self, ToolboxRoutes.self, InstanceRoutes.self, RegistryRoutes.self, ToolbeltRoutes.self, CredentialRoutes.self, HandoutRoutes.self, DTMARoutes.self, AgentPackageRoutes.self, ToolCallRoutes.self, DigitalOceanRoutes.self] }
 
     /// The OpenAPI document of every route group.
     static func openAPIDocument() throws -> Data {
-        try OpenAPIDocument.build(groups.map { $0.openAPI } + [OperatorRoutes.openAPI, OpenAPIRoutes.openAPI], version: AgentboxVersion.current)
+        try OpenAPIDocument.build(groups.map { $0.openAPI } + [OperatorRoutes.openAPI, OpenAPIRoutes.openAPI], version: AgentboxBuild.version)
     }
 
     /// Every endpoint of the API.

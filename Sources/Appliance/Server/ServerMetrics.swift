@@ -3,6 +3,7 @@ import Prometheus
 import Services
 import Storage
 import Synchronization
+import ToolboxProtocol
 
 /// The server's metrics: swift-metrics instruments backed by a Prometheus registry, served at `/metrics`.
 ///
@@ -23,7 +24,7 @@ final class ServerMetrics: Sendable {
         factory = PrometheusMetricsFactory(registry: registry)
         auditRecords = CoreMetrics.Counter(label: "agentbox_audit_records_total", factory: factory)
         tokenRejections = CoreMetrics.Counter(label: "agentbox_token_rejections_total", factory: factory)
-        CoreMetrics.Gauge(label: "agentbox_build_info", dimensions: [("version", AgentboxVersion.current)], factory: factory).record(1)
+        CoreMetrics.Gauge(label: "agentbox_build_info", dimensions: [("version", AgentboxBuild.version)], factory: factory).record(1)
     }
 
     /// Counts one answered request and its latency; a 401 is a rejected (missing, malformed or invalid) token.

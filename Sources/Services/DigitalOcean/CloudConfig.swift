@@ -21,7 +21,7 @@ enum CloudConfig {
         }
         let text = """
             #cloud-config
-            # agentbox toolbox \(toolboxID.text): Docker and the agentbox agent, which enrolls with the appliance.
+            # agentbox toolbox \(toolboxID.text): Docker and the agentbox DTMA (agentbox dtma), which enrolls with the appliance.
             package_update: true
             packages:
               - docker.io
@@ -40,19 +40,19 @@ enum CloudConfig {
                   AGENTBOX_APPLIANCE_PIN=\(pin ?? "")
                   AGENTBOX_TOOLBOX_ID=\(toolboxID.text)
                   AGENTBOX_ENROLLMENT_TOKEN_FILE=/etc/agentbox/enrollment-token
-              - path: /etc/systemd/system/agentbox-agent.service
+              - path: /etc/systemd/system/agentbox-dtma.service
                 owner: root:root
                 permissions: '0644'
                 content: |
                   [Unit]
-                  Description=agentbox agent (the DTMA of toolbox \(toolboxID.text))
+                  Description=agentbox dtma (the DTMA of toolbox \(toolboxID.text))
                   Wants=network-online.target docker.service
                   After=network-online.target docker.service
 
                   [Service]
                   EnvironmentFile=/etc/agentbox/agent.conf
-                  ExecStart=/usr/bin/agentbox agent
-                  StateDirectory=agentbox-agent
+                  ExecStart=/usr/bin/agentbox dtma
+                  StateDirectory=agentbox-dtma
                   Restart=always
                   RestartSec=5
 
@@ -70,7 +70,7 @@ enum CloudConfig {
                   rm -f /run/agentbox-enroll.header;
                   DEBIAN_FRONTEND=noninteractive apt-get install -y /run/agentbox.deb;
                   rm -f /run/agentbox.deb;
-                  systemctl enable --now agentbox-agent.service
+                  systemctl enable --now agentbox-dtma.service
 
             """
         guard text.utf8.count < limit else { throw ServiceError(.unprocessable, "the droplet's user-data would pass DigitalOcean's 64 KiB") }

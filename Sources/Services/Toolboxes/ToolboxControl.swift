@@ -27,13 +27,17 @@ public struct ToolboxControl: Sendable {
         try await database.snapshot { tx in try tx.accountToolEnvironments(provider: .local, statuses: [.active, .deprovisioning]).map(\.id) }
     }
 
-    /// Stores what a toolbox's DTMA did to instances' containers; events of instances that are gone are dropped.
-    public func record(_ events: [InstanceEvent]) async throws {
+    /// Stores what a toolbox's DTMA did to instances' containers; events of instances that are gone, or (when
+    /// `toolboxID` names the reporting toolbox) on another toolbox, are dropped.
+    public func record(_ events: [InstanceEvent], from toolboxID: UUID? = nil) async throws {
         try await database.transaction { tx in
             var known: [UUID: Bool] = [:]
             for event in events {
                 let id = event.accountToolInstanceID
-                if known[id] == nil { known[id] = try tx.fetch(AccountToolInstance.self, id: id) != nil }
+                if known[id] == nil {
+                    let instance = try tx.fetch(AccountToolInstance.self, id: id)
+                    known[id] = instance != nil && (toolboxID == nil || instance?.accountToolEnvironmentID == toolboxID)
+                }
                 if known[id] == true { try tx.append(event) }
             }
         }
@@ -85,8 +89,9 @@ public struct ToolboxControl: Sendable {
     /// Stores a heartbeat in one transaction: each report moves its instance through the state machine
     /// (with Docker's reason in `status_detail` for an `error`; an `absent` report for an instance being
     /// deleted removes its row, its port lease and toolbelt items with it), stamps `last_heartbeat_from_dtma`,
-    /// and sets the toolbox's reachability from whether its Docker engine answered. Every change is audited,
-    /// by the toolbox. Reports for instances of other toolboxes, or that no longer exist, are ignored.
+    /// sets the toolbox's reachability from whether its Docker engine answered, keeps its agent's version, note
+    /// and heartbeat time, and makes a provisioning droplet's toolbox active. Every change is audited, by the
+    /// toolbox. Reports for instances of other toolboxes, or that no longer exist, are ignored.
     public func ingest(_ heartbeat: Heartbeat) async throws {
         try await database.transaction { [audit] tx in
             guard var toolbox = try tx.fetch(AccountToolEnvironment.self, id: heartbeat.toolboxID) else {
@@ -106,18 +111,57 @@ public struct ToolboxControl: Sendable {
             {
                 try ToolboxService.finishDeprovision(&toolbox, by: principal, audit: audit, in: tx)
             }
-            let reachability: Reachability = heartbeat.health.dockerReachable ? .reachable : .unreachable
-            if toolbox.reachability != reachability {
-                let from = toolbox.reachability
-                toolbox.reachability = reachability
+            // A droplet's first heartbeat (its agent enrolled to get the token it beats with) makes its toolbox active.
+            if toolbox.provider == .digitalocean && toolbox.status == .provisioning {
+                toolbox.statusDetail = "its agent enrolled and sent its first heartbeat"
+                try ToolboxService.move(&toolbox, to: .active, by: principal, audit: audit, in: tx)
+            }
+            if let note = heartbeat.agentNote, note != toolbox.statusDetail {
+                toolbox.statusDetail = note
+                try audit.append(Self.event(principal, "toolbox.agent_note", toolbox, detail: ["note": note]), in: tx)
+            }
+            if toolbox.agentVersion != heartbeat.agentVersion {
+                try audit.append(
+                    Self.event(principal, "toolbox.agent_version", toolbox, detail: ["from": toolbox.agentVersion ?? "", "to": heartbeat.agentVersion]), in: tx)
+                toolbox.agentVersion = heartbeat.agentVersion
+            }
+            try Self.setReachability(&toolbox, heartbeat.health.dockerReachable ? .reachable : .unreachable, by: principal, audit: audit, in: tx)
+            toolbox.lastHeartbeatAt = Timestamp.now()
+            try tx.update(toolbox)
+        }
+    }
+
+    /// Turns every active DigitalOcean toolbox whose DTMA has sent no heartbeat for longer than `grace` unreachable
+    /// (audited, once); its next heartbeat turns it reachable again. The ids of the toolboxes it turned.
+    @discardableResult
+    public func markSilentToolboxesUnreachable(grace: Duration) async throws -> [UUID] {
+        let cutoff = Date().addingTimeInterval(-Double(grace.wholeMilliseconds) / 1000)
+        return try await database.transaction { [audit] tx in
+            var turned: [UUID] = []
+            for var toolbox in try tx.accountToolEnvironments(provider: .digitalocean, statuses: [.active])
+            where toolbox.reachability != .unreachable && (toolbox.lastHeartbeatAt ?? toolbox.updatedAt) < cutoff {
+                try Self.setReachability(&toolbox, .unreachable, by: .toolbox(toolbox), audit: audit, in: tx)
                 toolbox.updatedAt = Timestamp.now()
                 try tx.update(toolbox)
-                try audit.append(
-                    AuditEvent(
-                        actor: principal.auditActor, action: "toolbox.reachability", targetType: "account_tool_environment",
-                        targetID: toolbox.id.uuidString.lowercased(), detail: ["from": from.rawValue, "to": reachability.rawValue]), in: tx)
+                turned.append(toolbox.id)
             }
+            return turned
         }
+    }
+
+    /// Sets a toolbox's reachability, auditing a change; the caller writes the row.
+    private static func setReachability(
+        _ toolbox: inout AccountToolEnvironment, _ reachability: Reachability, by principal: Principal, audit: AuditLog, in tx: Transaction
+    ) throws {
+        guard toolbox.reachability != reachability else { return }
+        try audit.append(
+            event(principal, "toolbox.reachability", toolbox, detail: ["from": toolbox.reachability.rawValue, "to": reachability.rawValue]), in: tx)
+        toolbox.reachability = reachability
+        toolbox.updatedAt = Timestamp.now()
+    }
+
+    private static func event(_ principal: Principal, _ action: String, _ toolbox: AccountToolEnvironment, detail: [String: String]) -> AuditEvent {
+        AuditEvent(actor: principal.auditActor, action: action, targetType: "account_tool_environment", targetID: toolbox.id.text, detail: detail)
     }
 
     /// Applies one report to its instance; true when the instance's row was removed.

@@ -9,6 +9,7 @@ enum Migrator {
         migrator.registerMigration(Migration002PortLeases.identifier, migrate: Migration002PortLeases.migrate)
         migrator.registerMigration(Migration003InstanceRuntime.identifier, migrate: Migration003InstanceRuntime.migrate)
         migrator.registerMigration(Migration004CloudCredentials.identifier, migrate: Migration004CloudCredentials.migrate)
+        migrator.registerMigration(Migration005ToolboxAgents.identifier, migrate: Migration005ToolboxAgents.migrate)
         return migrator
     }()
 }

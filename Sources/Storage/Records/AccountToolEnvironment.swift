@@ -26,6 +26,10 @@ public struct AccountToolEnvironment: StorageRecord, PersistableRecord {
     public var currentOperation: String?
     /// Derived from heartbeats.
     public var reachability: Reachability
+    /// The version of agentbox its DTMA runs, as its last heartbeat said.
+    public var agentVersion: String?
+    /// When its DTMA's last heartbeat arrived.
+    public var lastHeartbeatAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -44,6 +48,8 @@ public struct AccountToolEnvironment: StorageRecord, PersistableRecord {
         statusDetail: String? = nil,
         currentOperation: String? = nil,
         reachability: Reachability = .unknown,
+        agentVersion: String? = nil,
+        lastHeartbeatAt: Date? = nil,
         createdAt: Date = Timestamp.now(),
         updatedAt: Date? = nil
     ) {
@@ -60,6 +66,8 @@ public struct AccountToolEnvironment: StorageRecord, PersistableRecord {
         self.statusDetail = statusDetail
         self.currentOperation = currentOperation
         self.reachability = reachability
+        self.agentVersion = agentVersion
+        self.lastHeartbeatAt = lastHeartbeatAt
         self.createdAt = createdAt
         self.updatedAt = updatedAt ?? createdAt
     }
@@ -78,6 +86,8 @@ public struct AccountToolEnvironment: StorageRecord, PersistableRecord {
         case statusDetail = "status_detail"
         case currentOperation = "current_operation"
         case reachability
+        case agentVersion = "agent_version"
+        case lastHeartbeatAt = "last_heartbeat_at"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }

@@ -1,12 +1,13 @@
 import Hummingbird
 import Services
+import ToolboxProtocol
 
 /// `GET /healthz`: the process answers.
 enum HealthRoutes: RouteGroup {
     static func endpoints(_ plane: ControlPlane) -> [Endpoint] {
         [
             Endpoint(.get, "/healthz", .anyone) { _ in
-                try JSONResponse.encode(Health(status: "ok", version: AgentboxVersion.current))
+                try JSONResponse.encode(Health(status: "ok", version: AgentboxBuild.version))
             }
         ]
     }

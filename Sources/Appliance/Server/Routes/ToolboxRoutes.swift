@@ -104,6 +104,8 @@ extension ToolboxRoutes {
                   "status_detail": {"type": "string"}, "current_operation": {"type": "string"},
                   "reachability": {"type": "string", "enum": ["unknown", "reachable", "unreachable"]},
                   "region": {"type": "string"}, "size_slug": {"type": "string"}, "droplet_id": {"type": "integer"}, "public_ip_address": {"type": "string"},
+                  "agent_version": {"type": "string", "description": "The agentbox version its DTMA runs, from its last heartbeat."},
+                  "last_heartbeat_at": {"$ref": "#/components/schemas/Time"},
                   "created_at": {"$ref": "#/components/schemas/Time"}, "updated_at": {"$ref": "#/components/schemas/Time"}}},
               "ToolboxStatus": {"type": "string", "enum": ["pending_provision", "provisioning", "active", "error", "pending_deprovision", "deprovisioning", "archived"]},
               "ToolboxProvider": {"type": "string", "enum": ["local", "digitalocean"]},

@@ -15,6 +15,9 @@ struct ToolboxView: Codable, Sendable {
     let sizeSlug: String?
     let dropletID: Int64?
     let publicIPAddress: String?
+    /// The agentbox version its DTMA runs, and when its last heartbeat arrived.
+    let agentVersion: String?
+    let lastHeartbeatAt: String?
     let createdAt: String
     let updatedAt: String
 
@@ -31,6 +34,8 @@ struct ToolboxView: Codable, Sendable {
         sizeSlug = toolbox.sizeSlug
         dropletID = toolbox.dropletID
         publicIPAddress = toolbox.publicIPAddress
+        agentVersion = toolbox.agentVersion
+        lastHeartbeatAt = toolbox.lastHeartbeatAt?.text
         createdAt = toolbox.createdAt.text
         updatedAt = toolbox.updatedAt.text
     }
@@ -43,6 +48,8 @@ struct ToolboxView: Codable, Sendable {
         case sizeSlug = "size_slug"
         case dropletID = "droplet_id"
         case publicIPAddress = "public_ip_address"
+        case agentVersion = "agent_version"
+        case lastHeartbeatAt = "last_heartbeat_at"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }

@@ -5,7 +5,6 @@ import Foundation
 import Logging
 import ToolboxAgent
 import ToolboxProtocol
-import Vault
 
 /// `agentbox dtma`: the DTMA of a DigitalOcean toolbox, on its droplet.
 struct DTMACommand: AsyncParsableCommand {
@@ -125,17 +124,7 @@ struct DTMACommand: AsyncParsableCommand {
     }
 
     private func prepareLogging(_ environment: [String: String]) throws -> Logger {
-        let name = logLevel ?? environment["AGENTBOX_LOG_LEVEL"] ?? "info"
-        guard let level = Logger.Level(rawValue: name.lowercased()) else {
-            throw ValidationError("unknown log level '\(name)'; use trace, debug, info, notice, warning, error or critical")
-        }
-        let formatName = logFormat ?? environment["AGENTBOX_LOG_FORMAT"] ?? LogFormat.text.rawValue
-        guard let format = LogFormat(rawValue: formatName.lowercased()) else {
-            throw ValidationError("unknown log format '\(formatName)'; use text or json")
-        }
-        ProcessHardening.apply()
-        LoggingSystem.bootstrap(format.handler(level: level))
-        return Logger(label: "agentbox.dtma")
+        try DataOptions.prepareProcess(logLevel: logLevel, logFormat: logFormat, environment: environment, label: "agentbox.dtma")
     }
 
     /// Calls `handler` on SIGTERM and SIGINT instead of dying at once.

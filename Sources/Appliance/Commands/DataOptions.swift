@@ -49,6 +49,11 @@ struct DataOptions: ParsableArguments {
     /// Hardens the process (no core dumps, owner-only files) and sets up logging to standard error
     /// at the chosen level; returns the command's logger.
     func prepareProcess(label: String) throws -> Logger {
+        try Self.prepareProcess(logLevel: logLevel, logFormat: logFormat, environment: environment, label: label)
+    }
+
+    /// The same for a command without a data directory (`agentbox dtma`): its own `--log-level` and `--log-format`.
+    static func prepareProcess(logLevel: String?, logFormat: String?, environment: [String: String], label: String) throws -> Logger {
         let name = logLevel ?? environment["AGENTBOX_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: name.lowercased()) else {
             throw ValidationError("unknown log level '\(name)'; use trace, debug, info, notice, warning, error or critical")

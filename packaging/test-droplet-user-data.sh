@@ -42,7 +42,7 @@ sim_binary=$(swift build --show-bin-path)/agentbox-do-sim
 announced_port() {
   local log=$1 pid=$2
   for _ in $(seq 1 300); do
-    if port=$(grep -oE '127\.0\.0\.1:[0-9]+' "$log" | head -n 1 | cut -d: -f2) && [ -n "$port" ]; then echo "$port"; return 0; fi
+    if port=$(grep -m1 -oE '127\.0\.0\.1:[0-9]+' "$log" | head -n 1 | cut -d: -f2) && [ -n "$port" ]; then echo "$port"; return 0; fi
     kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; return 1; }
     sleep 0.1
   done
@@ -145,7 +145,7 @@ version=$("$agentbox" version | awk '{print $2}')
 mode=$(docker exec "$container" stat -c '%a %s' /var/lib/agentbox-dtma/toolbox-token) || fail "the agent kept no toolbox token in its state folder"
 [ "${mode%% *}" = 600 ] || fail "the toolbox token file has mode ${mode%% *}, not 600"
 [ "$(docker exec "$container" dpkg-query -W -f '${Version}' agentbox)" = "$version" ] || fail "the agent package is not installed at version $version"
-enrollment=$(grep -oE 'abx_e_[A-Za-z0-9_-]+' "$droplet/user-data" | head -n 1)
+enrollment=$(grep -m1 -oE 'abx_e_[A-Za-z0-9_-]+' "$droplet/user-data" | head -n 1)
 code=$(curl --silent --insecure -o /dev/null -w '%{http_code}' -X POST -H @<(printf 'Authorization: Bearer %s\n' "$enrollment") "$base/api/v1/dtma/enroll")
 [ "$code" = 401 ] || fail "the enrollment token still answered $code after the agent enrolled"
 log "passed: the package installed, the agent enrolled and beats (toolbox active, agent $version, token 0600, enrollment token spent)"

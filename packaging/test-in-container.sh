@@ -62,7 +62,7 @@ expect_data() {
   local name
   name=$(curl -sf -H "Authorization: Bearer $(cat /root/admin-token)" "$base/api/v1/me") \
     || fail "GET /api/v1/me with the admin token made before failed: the data did not survive"
-  echo "$name" | grep -q '"alice"' || fail "GET /api/v1/me answered $name, not the admin alice"
+  grep -q '"alice"' <<<"$name" || fail "GET /api/v1/me answered $name, not the admin alice"
   ok "the admin alice created earlier is still there (GET /api/v1/me)"
 }
 
@@ -118,7 +118,8 @@ expect_stat "$state/keys/master.key" "agentbox:agentbox 600"
 stop_server
 doctor=$(runuser -u agentbox -- agentbox doctor --data-dir "$state" 2>&1) || true
 while IFS= read -r line; do printf '    doctor| %s\n' "$line"; done <<<"$doctor"
-echo "$doctor" | grep -q '^ok  *data_directory' || fail "doctor does not find the data directory sound"
+# A here-string, not echo into grep -q: bash writes echo line by line, and pipefail would see the SIGPIPE.
+grep -q '^ok  *data_directory' <<<"$doctor" || fail "doctor does not find the data directory sound"
 if echo "$doctor" | grep '^FAIL' | grep -v '^FAIL  *docker'; then
   fail "doctor fails on more than Docker (no engine in this container)"
 fi

@@ -77,8 +77,8 @@ ok "vault unsealed with the systemd credential agentbox-master-key; no key file 
 expected_docker=unreachable
 if [ "$docker" = true ]; then expected_docker=ok; fi
 readyz=$(curl -s "$base/readyz")
-if ! echo "$readyz" | grep -q '"database":"ok"' || ! echo "$readyz" | grep -q '"vault":"ok"'; then fail "/readyz: $readyz"; fi
-echo "$readyz" | grep -q "\"docker\":\"$expected_docker" || fail "/readyz docker is not $expected_docker: $readyz"
+if ! grep -q '"database":"ok"' <<<"$readyz" || ! grep -q '"vault":"ok"' <<<"$readyz"; then fail "/readyz: $readyz"; fi
+grep -q "\"docker\":\"$expected_docker" <<<"$readyz" || fail "/readyz docker is not $expected_docker: $readyz"
 ok "/readyz: $readyz"
 security=$(systemd-analyze security agentbox --no-pager 2>&1 | grep 'Overall exposure level' || true)
 ok "systemd-analyze security of the running unit: ${security#→ }"

@@ -118,11 +118,11 @@ public struct ToolboxControl: Sendable {
             }
             if let note = heartbeat.agentNote, note != toolbox.statusDetail {
                 toolbox.statusDetail = note
-                try audit.append(Self.event(principal, "toolbox.agent_note", toolbox, detail: ["note": note]), in: tx)
+                try audit.append(ToolboxService.event(principal, "toolbox.agent_note", toolbox, detail: ["note": note]), in: tx)
             }
             if toolbox.agentVersion != heartbeat.agentVersion {
                 try audit.append(
-                    Self.event(principal, "toolbox.agent_version", toolbox, detail: ["from": toolbox.agentVersion ?? "", "to": heartbeat.agentVersion]), in: tx)
+                    ToolboxService.event(principal, "toolbox.agent_version", toolbox, detail: ["from": toolbox.agentVersion ?? "", "to": heartbeat.agentVersion]), in: tx)
                 toolbox.agentVersion = heartbeat.agentVersion
             }
             try Self.setReachability(&toolbox, heartbeat.health.dockerReachable ? .reachable : .unreachable, by: principal, audit: audit, in: tx)
@@ -155,13 +155,9 @@ public struct ToolboxControl: Sendable {
     ) throws {
         guard toolbox.reachability != reachability else { return }
         try audit.append(
-            event(principal, "toolbox.reachability", toolbox, detail: ["from": toolbox.reachability.rawValue, "to": reachability.rawValue]), in: tx)
+            ToolboxService.event(principal, "toolbox.reachability", toolbox, detail: ["from": toolbox.reachability.rawValue, "to": reachability.rawValue]), in: tx)
         toolbox.reachability = reachability
         toolbox.updatedAt = Timestamp.now()
-    }
-
-    private static func event(_ principal: Principal, _ action: String, _ toolbox: AccountToolEnvironment, detail: [String: String]) -> AuditEvent {
-        AuditEvent(actor: principal.auditActor, action: action, targetType: "account_tool_environment", targetID: toolbox.id.text, detail: detail)
     }
 
     /// Applies one report to its instance; true when the instance's row was removed.

@@ -256,7 +256,8 @@ public struct ToolboxService: Sendable {
         try audit.append(event(principal, "toolbox.status", toolbox, detail: ["from": from.rawValue, "to": status.rawValue]), in: tx)
     }
 
-    private static func event(_ principal: Principal, _ action: String, _ toolbox: AccountToolEnvironment, detail: [String: String] = [:]) -> AuditEvent {
+    /// An audit record about a toolbox, naming it.
+    static func event(_ principal: Principal, _ action: String, _ toolbox: AccountToolEnvironment, detail: [String: String] = [:]) -> AuditEvent {
         AuditEvent(
             actor: principal.auditActor, action: action, targetType: "account_tool_environment", targetID: toolbox.id.uuidString.lowercased(),
             detail: detail.merging(["name": toolbox.name], uniquingKeysWith: { mine, _ in mine }))

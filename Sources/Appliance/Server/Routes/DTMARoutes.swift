@@ -29,7 +29,7 @@ enum DTMARoutes: RouteGroup {
                 let answer = HeartbeatAnswer(
                     desired: try await plane.toolboxControl.desiredState(toolbox.id), agentRelease: try await plane.distribution.release(),
                     heartbeatIntervalMS: Int(plane.heartbeatInterval.wholeMilliseconds))
-                return try protocolResponse(answer)
+                return try JSONResponse.encode(answer, encoder: ToolboxProtocolCoding.encoder())
             },
             Endpoint(.post, "/api/v1/dtma/events") { call in
                 let toolbox = try droplet(call)
@@ -45,7 +45,7 @@ enum DTMARoutes: RouteGroup {
                     throw ServiceError(.invalidRequest, "query parameter wait must be a whole number of seconds from 0 to \(longestPoll)")
                 }
                 let calls = await plane.relay.poll(toolbox.id, wait: .seconds(wait))
-                return try protocolResponse(CallBatch(calls: calls))
+                return try JSONResponse.encode(CallBatch(calls: calls), encoder: ToolboxProtocolCoding.encoder())
             },
             Endpoint(.post, "/api/v1/dtma/calls/{id}/answer") { call in
                 let toolbox = try droplet(call)
@@ -68,12 +68,6 @@ enum DTMARoutes: RouteGroup {
             throw ServiceError(.forbidden, "only a droplet's DTMA, with its toolbox token, calls home here", reason: "toolbox_token_required")
         }
         return toolbox
-    }
-
-    private static func protocolResponse(_ value: some Encodable) throws -> Response {
-        Response(
-            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: try ToolboxProtocolCoding.encoder().encode(value))))
     }
 
     static let openAPI = OpenAPIFragment(

@@ -1,5 +1,5 @@
 # agentbox: the two commands a new user needs are `make run` and `make test`.
-.PHONY: run test fuzz bench-api bench-deploy bench-calls deps test-deps deb test-package build clean
+.PHONY: run test fuzz bench bench-deploy deps test-deps deb test-package build clean
 
 DATA_DIR ?= ./data
 
@@ -16,13 +16,10 @@ test: test-deps
 fuzz:
 	scripts/fuzz.sh
 
-## bench-api: requests/s and p50/p99 of a list route beside trivial routes of the same server (not a test).
-bench-api:
-	scripts/bench-api.sh
-
-## bench-calls: tool calls through agentbox beside the same request straight to the container (calls/s, p50/p99, added ms), and hand-outs/s (not a test).
-bench-calls:
-	scripts/bench-calls.sh
+## bench: agentbox against its ceilings and the PostgreSQL stack it replaces, side by side; one table, also written to
+## results/ (not a test; BENCH_SECONDS, BENCH_RUNS, BENCH_CONNECTIONS, BENCH_ONLY: see scripts/bench.py).
+bench:
+	scripts/bench.py
 
 ## bench-deploy: BENCH_N (10) deploys through agentbox, then as many `docker run -d`, one after another; times and ratio (not a test).
 bench-deploy:

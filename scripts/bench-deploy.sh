@@ -8,6 +8,7 @@
 #   BENCH_RECONCILE_INTERVAL   passed to `serve --reconcile-interval`; unset: the product default
 #   BENCH_PORT_RANGE           host ports of agentbox's instances (30000-30999, clear of the tests' 29000-29999)
 #   BENCH_SCRATCH_PATH         swift build's scratch path (.build)
+#   BENCH_RESULT_FILE          also write the figures there as JSON (for scripts/bench.py)
 # The test services (scripts/test-services.sh) are started if they do not run, and left running. The clocks
 # run one after the other, so agentbox's times include waiting for the next reconcile pass.
 set -euo pipefail
@@ -111,7 +112,7 @@ python3 -c 'import json,sys; sys.exit(json.loads(sys.argv[1]).get("checks", {}).
   || fail "the server does not reach the Docker engine: /readyz says $readyz"
 
 BENCH_PORT=$port BENCH_TOKEN=$token BENCH_COUNT=$n BENCH_IMAGE=$image BENCH_RUN=$run_id BENCH_WORK=$work \
-  BENCH_INTERVAL_NOTE=$interval_note BENCH_AGENTBOX_PORTS=$port_range BENCH_SCRATCH=$scratch python3 - <<'PY' &
+  BENCH_INTERVAL_NOTE=$interval_note BENCH_AGENTBOX_PORTS=$port_range BENCH_SCRATCH=$scratch BENCH_RESULT_FILE=${BENCH_RESULT_FILE:-} python3 - <<'PY' &
 import json, os, signal, socket, statistics, subprocess, sys, time, urllib.error, urllib.request
 from datetime import datetime, timezone
 
@@ -235,6 +236,11 @@ print(f"\nratio agentbox/docker run: {sum(agentbox) / sum(docker_times):.2f}x to
       f"{statistics.median(agentbox) / statistics.median(docker_times):.2f}x median")
 print(f"agentbox containers started a median {statistics.median(container_up):.3f} s after the request; "
       f"every container of both sides answered GET /health ({len(agentbox_ports)} + {len(docker_ports)})\n")
+if env["BENCH_RESULT_FILE"]:
+    with open(env["BENCH_RESULT_FILE"], "w") as f:
+        json.dump({"count": n, "agentbox_total_s": sum(agentbox), "agentbox_median_s": statistics.median(agentbox),
+                   "docker_total_s": sum(docker_times), "docker_median_s": statistics.median(docker_times),
+                   "container_started_median_s": statistics.median(container_up)}, f)
 PY
 # In the background so that a signal reaches the trap at once: the trap stops it first.
 bench=$!

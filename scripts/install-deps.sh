@@ -4,6 +4,7 @@
 #   scripts/install-deps.sh test   build, run and test
 #   scripts/install-deps.sh package        build the Debian package and check it (`make deb`)
 #   scripts/install-deps.sh package-test   that, and install-test it in a Debian 12 container (`make test-package`)
+#   scripts/install-deps.sh bench  what `make bench` needs besides the tests' services
 set -euo pipefail
 
 want=${1:-run}
@@ -16,6 +17,8 @@ test_packages=(sqlite3 python3 python3-nacl docker.io docker-registry busybox-st
 # packaging/test-package.sh; python3-yaml reads a droplet's user-data in packaging/test-droplet-user-data.sh.
 package_packages=(dpkg-dev binutils lintian)
 package_test_packages=(debootstrap systemd docker.io docker-registry busybox-static apache2-utils curl python3-yaml)
+# wrk: the load generator; postgresql (server, pgcrypto, pgbench): the peer agentbox replaces; binutils: strip.
+bench_packages=(wrk postgresql binutils)
 
 packages=("${run_packages[@]}")
 case $want in
@@ -23,7 +26,8 @@ case $want in
   test) packages+=("${test_packages[@]}") ;;
   package) packages+=("${package_packages[@]}") ;;
   package-test) packages+=("${package_packages[@]}" "${package_test_packages[@]}") ;;
-  *) echo "usage: $0 run|test|package|package-test" >&2; exit 1 ;;
+  bench) packages+=("${test_packages[@]}" "${bench_packages[@]}") ;;
+  *) echo "usage: $0 run|test|package|package-test|bench" >&2; exit 1 ;;
 esac
 
 sudo_cmd=()

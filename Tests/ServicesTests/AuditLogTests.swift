@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Services
+@testable import Services
 import TestSupport
 import Testing
 
@@ -35,6 +35,15 @@ struct AuditLogTests {
         let result = try await audit.verify(test.database)
         #expect(result.isIntact)
         #expect(result.checked == 5)
+    }
+
+    @Test func detailsAreCompactJSONWithSortedKeysThatParseBackToThemselves() throws {
+        let detail = ["b": "quote \" backslash \\ slash / newline \n tab \t bell \u{7} é 🔑", "a": "1", "": "empty key"]
+        let text = AuditLog.json(detail)
+        #expect(text.hasPrefix(#"{"":"empty key","a":"1","b":"quote \" backslash \\ slash / newline \n tab \t bell \u0007 é"#))
+        let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String]
+        #expect(parsed == detail)
+        #expect(AuditLog.json([:]) == "{}")
     }
 
     @Test func anEditedRecordIsFound() async throws {

@@ -40,6 +40,8 @@ struct RecordTests {
         toolbox.reachability = .unreachable
         toolbox.dropletID = 512_345_678
         toolbox.publicIPAddress = "203.0.113.7"
+        toolbox.agentVersion = "0.1.0"
+        toolbox.lastHeartbeatAt = Timestamp.now()
         toolbox.updatedAt = Timestamp.now()
         try await db.update(toolbox)
         #expect(try await db.fetchAccountToolEnvironment(id: toolbox.id) == toolbox)
@@ -51,6 +53,15 @@ struct RecordTests {
                 lastHeartbeatFromDTMA: Timestamp.now(), version: tool.version, baseConfigOverrideJSON: #"{"label": "x"}"#,
                 statusDetail: "OOMKilled"))
         #expect(try await db.fetchAccountToolInstance(id: instance.id) == instance)
+        // Instances are decoded by hand: every optional column, set, reads back too.
+        var upgrading = instance
+        upgrading.imageRef = "127.0.0.1:5000/gmail:2"
+        upgrading.restartRequestedAt = Timestamp.now()
+        upgrading.previousVersion = "1.0.0"
+        upgrading.previousImageRef = "127.0.0.1:5000/gmail:1"
+        try await db.update(upgrading)
+        #expect(try await db.fetchAccountToolInstance(id: instance.id) == upgrading)
+        try await db.update(instance)
 
         let access = try await db.insert(AgentToolboxAccess(agentID: agent.id, accountToolEnvironmentID: toolbox.id))
         #expect(try await db.fetchAgentToolboxAccess(id: access.id) == access)
@@ -164,5 +175,15 @@ struct RecordTests {
         }
         let error = await #expect(throws: StorageError.self) { try await test.database.fetchUser(id: chain.userID) }
         #expect(error?.code == .invalidRow)
+
+        // The same for a record decoded by hand, and its message names the column.
+        try await test.database.pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
+            try db.execute(sql: "UPDATE account_tool_instances SET status_on_toolbox = 'sleeping' WHERE id = ?", arguments: [chain.instanceID.uuidString.lowercased()])
+            try db.execute(sql: "PRAGMA ignore_check_constraints = OFF")
+        }
+        let instanceError = await #expect(throws: StorageError.self) { try await test.database.fetchAccountToolInstance(id: chain.instanceID) }
+        #expect(instanceError?.code == .invalidRow)
+        #expect(instanceError?.message.contains("status_on_toolbox") == true)
     }
 }

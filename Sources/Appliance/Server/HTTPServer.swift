@@ -15,6 +15,8 @@ struct HTTPServer {
     var operations = OperatorSettings()
     /// Serve HTTPS with this identity instead of plain HTTP.
     var identity: ServerIdentity?
+    /// Called with the port once the server listens (for port 0: the one picked).
+    var onListening: (@Sendable (Int) -> Void)?
 
     /// Every resource's routes.
     static var groups: [any RouteGroup.Type] { [HealthRoutes.self, UserRoutes.self, AgentRoutes.self, TokenRoutes.self, AdminRoutes.self, CatalogRoutes.self, ToolboxRoutes.self, InstanceRoutes.self, RegistryRoutes.self, ToolbeltRoutes.self, CredentialRoutes.self, HandoutRoutes.self, DTMARoutes.self, AgentPackageRoutes.self, ToolCallRoutes.self, DigitalOceanRoutes.self] }
@@ -52,6 +54,7 @@ struct HTTPServer {
         }
         let scheme = identity == nil ? "http" : "https"
         let pin = identity.map { " (TLS public key pin \($0.pin))" } ?? ""
+        let onListening = self.onListening
         let app = Application(
             router: try Self.router(plane, operations: operations),
             server: try identity.map { try .tls(.http1(), tlsConfiguration: $0.tlsConfiguration()) } ?? .http1(),
@@ -59,6 +62,7 @@ struct HTTPServer {
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.notice("agentbox is listening on \(scheme)://\(host):\(port)\(pin) (data directory \(dataDirectory))")
+                onListening?(port)
             },
             logger: logger)
         try await app.runService()

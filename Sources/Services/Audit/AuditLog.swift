@@ -1,4 +1,5 @@
 import Foundation
+import JSONSchema
 import Storage
 import Vault
 
@@ -55,7 +56,7 @@ public struct AuditLog: Sendable {
     /// Appends `event` in the caller's transaction, so it commits with the change it records.
     @discardableResult
     public func append(_ event: AuditEvent, in tx: Transaction) throws -> AuditLogEntry {
-        let previous = try tx.lastAuditLogEntry()?.hash ?? Self.genesis
+        let previous = try tx.lastAuditHash() ?? Self.genesis
         var entry = AuditLogEntry(
             actorKind: event.actor.kind, actorID: event.actor.id, action: event.action, targetType: event.targetType,
             targetID: event.targetID, outcome: event.outcome, detailJSON: Self.json(event.detail), prevHash: previous, hash: Data())
@@ -113,10 +114,9 @@ public struct AuditLog: Sendable {
         }
     }
 
-    /// Details as compact JSON with sorted keys.
+    /// Details as compact JSON with sorted keys (through JSONValue's writer: a JSONEncoder per record cost more
+    /// than the rest of an append).
     static func json(_ detail: [String: String]) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(detail), as: UTF8.self)) ?? "{}"
+        JSONValue.object(detail.mapValues { .string($0) }).jsonText
     }
 }

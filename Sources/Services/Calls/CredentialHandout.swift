@@ -109,9 +109,7 @@ public struct CredentialHandout: Sendable {
         guard try tx.agentToolCapabilityPermission(itemID: item.id, capability: binding.capability)?.isAllowed == true else {
             throw deny("capability_denied", "the calling agent may not use capability \(ToolbeltService.quoted(binding.capability)) of tool \(tool.name)")
         }
-        // The newest credential of the item is the one in force (a new one supersedes the earlier).
-        let credentials = try tx.agentToolCredentials(itemID: item.id, statuses: Set(CredentialStatus.allCases))
-        guard let credential = credentials.last else {
+        guard let credential = try tx.newestAgentToolCredential(itemID: item.id) else {
             throw deny("credential_missing", "the calling agent has stored no credentials for this tool")
         }
         switch credential.status {

@@ -1,6 +1,7 @@
 import Foundation
 import JSONSchema
 import Storage
+import Synchronization
 
 /// An agent's toolbelt: the toolboxes it may use, the tool instances on its belt (each active or not) and,
 /// per item, which of the tool's capabilities it may call.
@@ -279,9 +280,20 @@ public struct ToolbeltService: Sendable {
 
     /// The capability names of a tool; none if its stored map does not parse (the catalog refuses such maps).
     static func capabilityNames(of tool: ToolCatalogEntry) -> Set<String> {
-        guard let value = try? JSONValue(parsing: tool.requiredCapabilitiesSchema), let map = try? CapabilityMap(value) else { return [] }
-        return Set(map.capabilities.keys)
+        let text = tool.requiredCapabilitiesSchema
+        if let names = capabilityNamesByMap.withLock({ $0[text] }) { return names }
+        var names: Set<String> = []
+        if let value = try? JSONValue(parsing: text), let map = try? CapabilityMap(value) { names = Set(map.capabilities.keys) }
+        capabilityNamesByMap.withLock { cache in
+            if cache.count >= 256 { cache.removeAll() }
+            cache[text] = names
+        }
+        return names
     }
+
+    /// The names of each capabilities map seen lately, by the map's text: every hand-out and tool call asks, and
+    /// parsing the map each time cost more than the checks' queries.
+    private static let capabilityNamesByMap = Mutex<[String: Set<String>]>([:])
 
     /// A capability name as a message shows it: quoted when it is plausible, described when it is not.
     static func quoted(_ capability: String) -> String {

@@ -8,17 +8,24 @@ import Vault
 /// instance state machine. Used in-process for local toolboxes; the HTTP transport for droplets will
 /// call the same two functions.
 public struct ToolboxControl: Sendable {
+    /// How often a heartbeat that changes nothing about an instance stamps its `last_heartbeat_from_dtma` (seconds);
+    /// the toolbox's `last_heartbeat_at` is stamped at every beat.
+    static let instanceStampInterval: TimeInterval = 60
+
     let database: AppDatabase
     let vault: Vault
     let audit: AuditLog
     /// Desired-state changes, for the DTMA side to act on at once.
     public let signals: ToolboxSignals
+    /// The heartbeat times of beats that change nothing else, written a second at a time.
+    public let stamps: HeartbeatStamps
 
     public init(database: AppDatabase, vault: Vault, audit: AuditLog, signals: ToolboxSignals) {
         self.database = database
         self.vault = vault
         self.audit = audit
         self.signals = signals
+        self.stamps = HeartbeatStamps(database: database)
     }
 
     /// The ids of the toolboxes whose DTMA runs inside this process: active local toolboxes, and deprovisioning
@@ -53,28 +60,37 @@ public struct ToolboxControl: Sendable {
             guard let toolbox = try tx.fetch(AccountToolEnvironment.self, id: toolboxID) else {
                 throw ServiceError(.notFound, "no toolbox has id \(toolboxID.uuidString.lowercased())")
             }
-            let leaving = !ToolboxStatusMachine.acceptsInstances(toolbox.status)
-            var tools: [UUID: ToolCatalogEntry] = [:]
-            var desired: [DesiredInstance] = []
-            for instance in try tx.accountToolInstances(accountToolEnvironmentID: toolboxID) {
-                guard let ports = Self.ports(of: instance) else { continue }
-                if tools[instance.toolCatalogID] == nil { tools[instance.toolCatalogID] = try tx.fetch(ToolCatalogEntry.self, id: instance.toolCatalogID) }
-                guard let tool = tools[instance.toolCatalogID] else { continue }
-                let image = instance.imageRef ?? tool.dockerImageURL
-                var rollback: Rollback?
-                if let version = instance.previousVersion, let previousImage = instance.previousImageRef {
-                    rollback = Rollback(version: version, image: previousImage)
-                }
-                desired.append(
-                    DesiredInstance(
-                        instanceID: instance.id, name: instance.instanceNameOnToolbox, image: image, version: instance.version,
-                        containerPort: ports.container, hostPort: ports.host, memoryMB: tool.memoryLimitMB, cpuLimit: tool.cpuLimit,
-                        desired: leaving ? .absent : Self.goal(of: instance.statusOnToolbox), restartRequestedAt: instance.restartRequestedAt,
-                        rollback: rollback, registryAuth: try RegistryCredentialService.login(forImage: image, vault: vault, in: tx),
-                        checksHealth: tool.protocol == .agentboxV1))
-            }
-            return DesiredState(toolboxID: toolboxID, instances: desired)
+            return try Self.desiredState(of: toolbox, instances: tx.accountToolInstances(accountToolEnvironmentID: toolboxID), vault: vault, in: tx)
         }
+    }
+
+    /// The desired state of `toolbox`, whose instance rows are `instances`.
+    private static func desiredState(
+        of toolbox: AccountToolEnvironment, instances: [AccountToolInstance], vault: Vault, in tx: Transaction
+    ) throws -> DesiredState {
+        let leaving = !ToolboxStatusMachine.acceptsInstances(toolbox.status)
+        var tools: [UUID: ToolCatalogEntry] = [:]
+        var logins: [String: RegistryLogin?] = [:]
+        var desired: [DesiredInstance] = []
+        for instance in instances {
+            guard let ports = Self.ports(of: instance) else { continue }
+            if tools[instance.toolCatalogID] == nil { tools[instance.toolCatalogID] = try tx.fetch(ToolCatalogEntry.self, id: instance.toolCatalogID) }
+            guard let tool = tools[instance.toolCatalogID] else { continue }
+            let image = instance.imageRef ?? tool.dockerImageURL
+            var rollback: Rollback?
+            if let version = instance.previousVersion, let previousImage = instance.previousImageRef {
+                rollback = Rollback(version: version, image: previousImage)
+            }
+            if logins[image] == nil { logins[image] = .some(try RegistryCredentialService.login(forImage: image, vault: vault, in: tx)) }
+            desired.append(
+                DesiredInstance(
+                    instanceID: instance.id, name: instance.instanceNameOnToolbox, image: image, version: instance.version,
+                    containerPort: ports.container, hostPort: ports.host, memoryMB: tool.memoryLimitMB, cpuLimit: tool.cpuLimit,
+                    desired: leaving ? .absent : Self.goal(of: instance.statusOnToolbox), restartRequestedAt: instance.restartRequestedAt,
+                    rollback: rollback, registryAuth: logins[image] ?? nil,
+                    checksHealth: tool.protocol == .agentboxV1))
+        }
+        return DesiredState(toolboxID: toolbox.id, instances: desired)
     }
 
     /// The goal for an instance in `status`.
@@ -92,17 +108,53 @@ public struct ToolboxControl: Sendable {
     /// sets the toolbox's reachability from whether its Docker engine answered, keeps its agent's version, note
     /// and heartbeat time, and makes a provisioning droplet's toolbox active. Every change is audited, by the
     /// toolbox. Reports for instances of other toolboxes, or that no longer exist, are ignored.
+    ///
+    /// A quiet beat, which would change nothing but the toolbox's heartbeat time, is judged on a read snapshot and
+    /// its time kept in ``stamps`` (soft state): the common beat then costs no commit of its own.
     public func ingest(_ heartbeat: Heartbeat) async throws {
+        let now = Timestamp.now()
+        if try await database.snapshot({ tx in try Self.quietState(heartbeat, in: tx) != nil }) {
+            stamps.record(heartbeat.toolboxID, at: now)
+            return
+        }
+        try await write(heartbeat, at: now)
+    }
+
+    /// A droplet's side of the exchange: ingests its heartbeat, then answers with its toolbox's desired state. A
+    /// quiet beat's answer comes from the same read snapshot that found it quiet.
+    public func exchange(_ heartbeat: Heartbeat) async throws -> DesiredState {
+        let now = Timestamp.now()
+        let quietAnswer: DesiredState? = try await database.snapshot { [vault] tx in
+            guard let (toolbox, instances) = try Self.quietState(heartbeat, in: tx) else { return nil }
+            return try Self.desiredState(of: toolbox, instances: instances, vault: vault, in: tx)
+        }
+        if let quietAnswer {
+            stamps.record(heartbeat.toolboxID, at: now)
+            return quietAnswer
+        }
+        try await write(heartbeat, at: now)
+        return try await desiredState(heartbeat.toolboxID)
+    }
+
+    /// The full path of ``ingest(_:)``: every change of the beat, audited, in one transaction.
+    private func write(_ heartbeat: Heartbeat, at now: Date) async throws {
         try await database.transaction { [audit] tx in
             guard var toolbox = try tx.fetch(AccountToolEnvironment.self, id: heartbeat.toolboxID) else {
                 throw ServiceError(.notFound, "no toolbox has id \(heartbeat.toolboxID.uuidString.lowercased())")
             }
             let principal = Principal.toolbox(toolbox)
+            let instances = Dictionary(
+                try tx.accountToolInstances(accountToolEnvironmentID: toolbox.id).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             for report in heartbeat.instances {
-                guard var instance = try tx.fetch(AccountToolInstance.self, id: report.instanceID),
-                    instance.accountToolEnvironmentID == toolbox.id
-                else { continue }
+                guard let stored = instances[report.instanceID] else { continue }
+                var instance = stored
                 if try Self.apply(report, to: &instance, by: principal, audit: audit, in: tx) { continue }
+                // Soft state (SECURITY.md): a report that changes nothing stamps the row at most once a minute.
+                if instance == stored, let stamped = stored.lastHeartbeatFromDTMA,
+                    heartbeat.sentAt.timeIntervalSince(stamped) < Self.instanceStampInterval
+                {
+                    continue
+                }
                 instance.lastHeartbeatFromDTMA = heartbeat.sentAt
                 try tx.update(instance)
             }
@@ -126,15 +178,37 @@ public struct ToolboxControl: Sendable {
                 toolbox.agentVersion = heartbeat.agentVersion
             }
             try Self.setReachability(&toolbox, heartbeat.health.dockerReachable ? .reachable : .unreachable, by: principal, audit: audit, in: tx)
-            toolbox.lastHeartbeatAt = Timestamp.now()
+            toolbox.lastHeartbeatAt = now
             try tx.update(toolbox)
         }
+    }
+
+    /// Whether `heartbeat` would change nothing but its toolbox's `last_heartbeat_at`: the toolbox exists, is in no
+    /// status a beat moves, keeps its agent's version, note and reachability, and every report it makes is an
+    /// instance running as recorded, with the same note, no upgrade to settle and a recent stamp. A narrow subset of
+    /// what ``ingest(_:)`` leaves alone: anything else takes the full path. The toolbox and its instance rows when
+    /// the beat is quiet; nil otherwise.
+    private static func quietState(_ heartbeat: Heartbeat, in tx: Transaction) throws -> (AccountToolEnvironment, [AccountToolInstance])? {
+        guard let toolbox = try tx.fetch(AccountToolEnvironment.self, id: heartbeat.toolboxID), toolbox.status == .active,
+            toolbox.agentVersion == heartbeat.agentVersion, heartbeat.agentNote == nil || heartbeat.agentNote == toolbox.statusDetail,
+            toolbox.reachability == (heartbeat.health.dockerReachable ? .reachable : .unreachable)
+        else { return nil }
+        let rows = try tx.accountToolInstances(accountToolEnvironmentID: toolbox.id)
+        let instances = Dictionary(rows.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let quiet = heartbeat.instances.allSatisfy { report in
+            guard let instance = instances[report.instanceID] else { return true }
+            guard let stamped = instance.lastHeartbeatFromDTMA else { return false }
+            return report.state == .running && instance.statusOnToolbox == .running && report.lastError == instance.statusDetail
+                && instance.previousVersion == nil && heartbeat.sentAt.timeIntervalSince(stamped) < instanceStampInterval
+        }
+        return quiet ? (toolbox, rows) : nil
     }
 
     /// Turns every active DigitalOcean toolbox whose DTMA has sent no heartbeat for longer than `grace` unreachable
     /// (audited, once); its next heartbeat turns it reachable again. The ids of the toolboxes it turned.
     @discardableResult
     public func markSilentToolboxesUnreachable(grace: Duration) async throws -> [UUID] {
+        try await stamps.flush()
         let cutoff = Date().addingTimeInterval(-Double(grace.wholeMilliseconds) / 1000)
         return try await database.transaction { [audit] tx in
             var turned: [UUID] = []

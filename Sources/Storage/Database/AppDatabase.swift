@@ -12,12 +12,16 @@ public final class AppDatabase: Sendable {
     /// The path of the database file.
     public let path: String
 
+    /// Write transactions that arrive together share one commit.
+    private let commits: GroupCommit
+
     /// How long a connection waits for another one's lock before failing with ``StorageError/Code/busy``.
     static let busyTimeout: TimeInterval = 5
 
     private init(pool: DatabasePool, path: String) {
         self.pool = pool
         self.path = path
+        self.commits = GroupCommit(pool: pool)
     }
 
     /// The writer connection, for code inside Storage (and its tests) that needs raw access.
@@ -83,10 +87,11 @@ extension AppDatabase {
         }
     }
 
-    /// Writes in one transaction on the writer connection, off the cooperative thread pool, mapping errors.
-    func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+    /// Writes in one transaction on the writer connection, off the cooperative thread pool, mapping errors; the
+    /// commit may be shared with other writes that arrived meanwhile (``GroupCommit``), never answered before it.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await pool.write(body)
+            return try await commits.write(body)
         } catch {
             throw StorageError.mapping(error)
         }

@@ -19,9 +19,14 @@ public struct Transaction {
         try record.update(db)
     }
 
-    /// The row with this id, or nil.
+    /// The row with this id, or nil (through a statement prepared once per connection).
     public func fetch<Record: StorageRecord>(_ type: Record.Type, id: UUID) throws -> Record? {
-        try Record.fetchOne(db, key: id)
+        try fetchOne(Record.self, cached: "SELECT * FROM \(Record.databaseTableName) WHERE id = ?", [id.storageText])
+    }
+
+    /// The first row of a fixed query, its statement prepared once per connection: for the paths every call takes.
+    func fetchOne<Record: StorageRecord>(_ type: Record.Type, cached sql: String, _ arguments: StatementArguments) throws -> Record? {
+        try Record.fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
     }
 
     /// Deletes the row with this id (and what cascades from it); false if there was none.

@@ -36,7 +36,8 @@ extension AppDatabase {
 extension Transaction {
     /// The token row with this keyed hash, or nil.
     public func apiToken(hash: Data) throws -> APIToken? {
-        try APIToken.filter(Column(APIToken.CodingKeys.tokenHash) == hash).fetchOne(db)
+        let statement = try db.cachedStatement(sql: "SELECT * FROM \(APIToken.databaseTableName) WHERE \(APIToken.CodingKeys.tokenHash.rawValue) = ?")
+        return try APIToken.fetchOne(statement, arguments: [hash])
     }
 
     /// A page of tokens, newest first, of the given owners (nil: every token).

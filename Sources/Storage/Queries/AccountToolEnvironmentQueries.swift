@@ -54,3 +54,16 @@ extension Transaction {
             .fetchAll(db)
     }
 }
+
+/// Heartbeat stamps (soft state, SECURITY.md) inside a transaction.
+extension Transaction {
+    /// Sets each toolbox's `last_heartbeat_at` to its stamp, unless the row already holds a later one; toolboxes
+    /// deleted meanwhile are skipped.
+    public func stampHeartbeats(_ stamps: [UUID: Date]) throws {
+        let statement = try db.cachedStatement(
+            sql: "UPDATE account_tool_environments SET last_heartbeat_at = ?1 WHERE id = ?2 AND (last_heartbeat_at IS NULL OR last_heartbeat_at < ?1)")
+        for (toolboxID, stamp) in stamps {
+            try statement.execute(arguments: [Timestamp.string(from: stamp), toolboxID.storageText])
+        }
+    }
+}

@@ -35,10 +35,10 @@ extension AppDatabase {
 extension Transaction {
     /// The permission of a toolbelt item for one capability, or nil.
     public func agentToolCapabilityPermission(itemID: UUID, capability: String) throws -> AgentToolCapabilityPermission? {
-        try AgentToolCapabilityPermission
-            .filter(Column(AgentToolCapabilityPermission.CodingKeys.agentToolbeltItemID) == itemID.storageText)
-            .filter(Column(AgentToolCapabilityPermission.CodingKeys.capabilityName) == capability)
-            .fetchOne(db)
+        try fetchOne(
+            AgentToolCapabilityPermission.self,
+            cached: "SELECT * FROM agent_tool_capability_permissions WHERE agent_toolbelt_item_id = ? AND capability_name = ?",
+            [itemID.storageText, capability])
     }
 
     /// A page of a toolbelt item's capability permissions, by capability name, optionally only allows or denies.

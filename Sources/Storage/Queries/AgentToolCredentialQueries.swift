@@ -41,6 +41,14 @@ extension Transaction {
         return try self.page(request, page)
     }
 
+    /// A toolbelt item's newest credential, whatever its status (the one in force: a new one supersedes the earlier).
+    public func newestAgentToolCredential(itemID: UUID) throws -> AgentToolCredential? {
+        try fetchOne(
+            AgentToolCredential.self,
+            cached: "SELECT * FROM agent_tool_credentials WHERE agent_toolbelt_item_id = ? ORDER BY created_at DESC, id DESC LIMIT 1",
+            [itemID.storageText])
+    }
+
     /// A toolbelt item's credentials in any of `statuses`, oldest first.
     public func agentToolCredentials(itemID: UUID, statuses: Set<CredentialStatus>) throws -> [AgentToolCredential] {
         try AgentToolCredential

@@ -39,10 +39,9 @@ extension AppDatabase {
 extension Transaction {
     /// The item of an agent's toolbelt that uses a tool instance, or nil.
     public func agentToolbeltItem(agentID: UUID, instanceID: UUID) throws -> AgentToolbeltItem? {
-        try AgentToolbeltItem
-            .filter(Column(AgentToolbeltItem.CodingKeys.agentID) == agentID.storageText)
-            .filter(Column(AgentToolbeltItem.CodingKeys.accountToolInstanceID) == instanceID.storageText)
-            .fetchOne(db)
+        try fetchOne(
+            AgentToolbeltItem.self, cached: "SELECT * FROM agent_toolbelt_items WHERE agent_id = ? AND account_tool_instance_id = ?",
+            [agentID.storageText, instanceID.storageText])
     }
 
     /// A page of an agent's toolbelt, oldest first, optionally only the (in)active items or those of one instance.

@@ -29,10 +29,9 @@ extension AppDatabase {
 extension Transaction {
     /// The access row of an agent to a toolbox, or nil.
     public func agentToolboxAccess(agentID: UUID, toolboxID: UUID) throws -> AgentToolboxAccess? {
-        try AgentToolboxAccess
-            .filter(Column(AgentToolboxAccess.CodingKeys.agentID) == agentID.storageText)
-            .filter(Column(AgentToolboxAccess.CodingKeys.accountToolEnvironmentID) == toolboxID.storageText)
-            .fetchOne(db)
+        try fetchOne(
+            AgentToolboxAccess.self, cached: "SELECT * FROM agent_toolbox_access WHERE agent_id = ? AND account_tool_environment_id = ?",
+            [agentID.storageText, toolboxID.storageText])
     }
 
     /// A page of an agent's toolbox access rows, oldest grant first.

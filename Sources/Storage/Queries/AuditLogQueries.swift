@@ -38,9 +38,9 @@ extension AppDatabase {
 
 /// The audit log inside a transaction, so a change and its record commit together.
 extension Transaction {
-    /// The newest entry, which the next one chains to; nil when the log is empty.
-    public func lastAuditLogEntry() throws -> AuditLogEntry? {
-        try AuditLogEntry.order(Column(AuditLogEntry.CodingKeys.seq).desc).fetchOne(db)
+    /// The hash of the newest entry, which the next one chains to; nil when the log is empty.
+    public func lastAuditHash() throws -> Data? {
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT hash FROM \(AuditLogEntry.databaseTableName) ORDER BY seq DESC LIMIT 1"))
     }
 
     /// A page of entries, newest first, optionally only those of one actor.

@@ -93,6 +93,30 @@ public struct AccountToolEnvironment: StorageRecord, PersistableRecord {
     }
 }
 
+extension AccountToolEnvironment {
+    /// Decoded by hand, like ``AccountToolInstance``: every heartbeat, toolbox token and toolbox list reads it.
+    public init(row: Row) throws {
+        let table = Self.databaseTableName
+        id = try row.storageUUID(CodingKeys.id.rawValue, in: table)
+        userID = try row.storageUUID(CodingKeys.userID.rawValue, in: table)
+        dropletID = row[CodingKeys.dropletID.rawValue]
+        name = try row.storageText(CodingKeys.name.rawValue, in: table)
+        region = row[CodingKeys.region.rawValue]
+        sizeSlug = row[CodingKeys.sizeSlug.rawValue]
+        status = try row.storageValue(CodingKeys.status.rawValue, in: table)
+        dtmaBearerTokenID = try row.storageOptionalUUID(CodingKeys.dtmaBearerTokenID.rawValue, in: table)
+        publicIPAddress = row[CodingKeys.publicIPAddress.rawValue]
+        provider = try row.storageValue(CodingKeys.provider.rawValue, in: table)
+        statusDetail = row[CodingKeys.statusDetail.rawValue]
+        currentOperation = row[CodingKeys.currentOperation.rawValue]
+        reachability = try row.storageValue(CodingKeys.reachability.rawValue, in: table)
+        agentVersion = row[CodingKeys.agentVersion.rawValue]
+        lastHeartbeatAt = try row.storageOptionalDate(CodingKeys.lastHeartbeatAt.rawValue, in: table)
+        createdAt = try row.storageDate(CodingKeys.createdAt.rawValue, in: table)
+        updatedAt = try row.storageDate(CodingKeys.updatedAt.rawValue, in: table)
+    }
+}
+
 /// The lifecycle of a toolbox, as the original design fixed it.
 public enum ToolboxStatus: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
     case pendingProvision = "pending_provision"

@@ -83,6 +83,30 @@ public struct AccountToolInstance: StorageRecord, PersistableRecord {
     }
 }
 
+extension AccountToolInstance {
+    /// Decoded by hand (Codable's keyed decoding was the largest cost of a heartbeat, which reads every instance of
+    /// its toolbox); the columns are the ``CodingKeys``, which encoding still uses.
+    public init(row: Row) throws {
+        let table = Self.databaseTableName
+        id = try row.storageUUID(CodingKeys.id.rawValue, in: table)
+        accountToolEnvironmentID = try row.storageUUID(CodingKeys.accountToolEnvironmentID.rawValue, in: table)
+        toolCatalogID = try row.storageUUID(CodingKeys.toolCatalogID.rawValue, in: table)
+        instanceNameOnToolbox = try row.storageText(CodingKeys.instanceNameOnToolbox.rawValue, in: table)
+        statusOnToolbox = try row.storageValue(CodingKeys.statusOnToolbox.rawValue, in: table)
+        portMappingJSON = row[CodingKeys.portMappingJSON.rawValue]
+        lastHeartbeatFromDTMA = try row.storageOptionalDate(CodingKeys.lastHeartbeatFromDTMA.rawValue, in: table)
+        version = try row.storageText(CodingKeys.version.rawValue, in: table)
+        baseConfigOverrideJSON = row[CodingKeys.baseConfigOverrideJSON.rawValue]
+        statusDetail = row[CodingKeys.statusDetail.rawValue]
+        imageRef = row[CodingKeys.imageRef.rawValue]
+        restartRequestedAt = try row.storageOptionalDate(CodingKeys.restartRequestedAt.rawValue, in: table)
+        previousVersion = row[CodingKeys.previousVersion.rawValue]
+        previousImageRef = row[CodingKeys.previousImageRef.rawValue]
+        createdAt = try row.storageDate(CodingKeys.createdAt.rawValue, in: table)
+        updatedAt = try row.storageDate(CodingKeys.updatedAt.rawValue, in: table)
+    }
+}
+
 /// The lifecycle of a tool instance on its toolbox.
 public enum InstanceStatus: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
     case pendingDeploy = "pending_deploy"

@@ -53,12 +53,13 @@ struct LocalRecoveryTests {
                 }, "the removed container is recreated")
             #expect(await Deploy.health(port) == 200)
             // Let the pass that recreated it finish (it watches a new container for a moment before reporting it):
-            // its heartbeat is newer than the "started" event it wrote for the new container.
+            // its toolbox's heartbeat is newer than the "started" event it wrote for the new container (the instance's
+            // own stamp moves only once a minute while nothing changes; the toolbox's within a second of each beat).
             #expect(
                 await Deploy.until {
                     let events = (try? await api.request("GET", "/api/v1/instances/\(instance)/events", token: ada.token).items) ?? []
                     let startedAt = events.filter { $0["kind"] as? String == "started" }.compactMap { $0["at"] as? String }.max() ?? ""
-                    let beat = try? await api.request("GET", "/api/v1/instances/\(instance)", token: ada.token).string("last_heartbeat_from_dtma")
+                    let beat = try? await api.request("GET", "/api/v1/toolboxes/\(box)", token: ada.token).string("last_heartbeat_at")
                     return startedAt > removedAt && (beat ?? "") > startedAt
                 }, "the pass that recreated the container reported it")
 

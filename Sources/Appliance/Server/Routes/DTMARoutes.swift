@@ -22,12 +22,12 @@ enum DTMARoutes: RouteGroup {
                 guard heartbeat.toolboxID == toolbox.id else {
                     throw ServiceError(.forbidden, "this heartbeat names toolbox \(heartbeat.toolboxID.text), not the token's", reason: "toolbox_mismatch")
                 }
-                try await plane.toolboxControl.ingest(heartbeat)
+                let desired = try await plane.toolboxControl.exchange(heartbeat)
                 await plane.relay.heartbeat(from: toolbox.id)
                 Counter(label: "agentbox_heartbeats_total", dimensions: [("provider", "digitalocean"), ("docker", heartbeat.health.dockerReachable ? "reachable" : "unreachable")])
                     .increment()
                 let answer = HeartbeatAnswer(
-                    desired: try await plane.toolboxControl.desiredState(toolbox.id), agentRelease: try await plane.distribution.release(),
+                    desired: desired, agentRelease: try await plane.distribution.release(),
                     heartbeatIntervalMS: Int(plane.heartbeatInterval.wholeMilliseconds))
                 return try JSONResponse.encode(answer, encoder: ToolboxProtocolCoding.encoder())
             },

@@ -13,6 +13,43 @@ struct ToolboxControlTests {
             health: HostHealth(dockerReachable: reachable), instances: reports)
     }
 
+    @Test func aQuietBeatOnlyStampsTheToolboxASecondLaterWhileABeatThatChangesSomethingIsWrittenAtOnce() async throws {
+        let bed = try await CatalogTestBed.make()
+        let tool = try await bed.tool()
+        let toolbox = try await bed.toolbox(owner: bed.ada)
+        let control = bed.plane.toolboxControl
+        let web = try await bed.plane.instances.create(toolboxID: toolbox.id, toolID: tool.id, name: "web", config: nil, by: bed.ada)
+        let port = try #require(try await control.desiredState(toolbox.id).instances.first?.hostPort)
+        let running = beat(toolbox.id, [InstanceReport(instanceID: web.id, containerID: "c1", state: .running, hostPort: port)])
+        try await control.ingest(running)
+        let first = try #require(try await bed.database.fetchAccountToolEnvironment(id: toolbox.id)?.lastHeartbeatAt)
+        let instanceAfterFirst = try #require(try await bed.database.fetchAccountToolInstance(id: web.id))
+        let auditAfterFirst = try await bed.audit(of: web.id).count
+
+        // The same beat again changes nothing but the toolbox's heartbeat time: no row is written yet.
+        try await Task.sleep(for: .milliseconds(5))
+        let desired = try await control.exchange(running)
+        #expect(desired == (try await control.desiredState(toolbox.id)), "a quiet beat is answered with the desired state")
+        #expect(try await bed.database.fetchAccountToolEnvironment(id: toolbox.id)?.lastHeartbeatAt == first)
+        #expect(try await bed.database.fetchAccountToolInstance(id: web.id) == instanceAfterFirst)
+        // ... until the stamps are written, within a second, and nothing else changed.
+        var stamped: Date?
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            stamped = try await bed.database.fetchAccountToolEnvironment(id: toolbox.id)?.lastHeartbeatAt
+            if let stamped, stamped > first { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(stamped.map { $0 > first } == true, "the quiet beat's time reached the database")
+        #expect(try await bed.database.fetchAccountToolInstance(id: web.id) == instanceAfterFirst)
+        #expect(try await bed.audit(of: web.id).count == auditAfterFirst)
+
+        // A beat that reports a change takes the full path at once.
+        try await control.ingest(beat(toolbox.id, [InstanceReport(instanceID: web.id, state: .error, lastError: "OOMKilled")]))
+        let failed = try #require(try await bed.database.fetchAccountToolInstance(id: web.id))
+        #expect(failed.statusOnToolbox == .error && failed.statusDetail == "OOMKilled")
+    }
+
     @Test func desiredStateFollowsStatusesAndHeartbeatsMoveInstancesThroughTheStateMachine() async throws {
         let bed = try await CatalogTestBed.make()
         let tool = try await bed.tool()

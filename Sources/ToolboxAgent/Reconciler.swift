@@ -322,7 +322,9 @@ public actor Reconciler {
                     instanceID: instance.instanceID, containerID: containerID, state: .running, hostPort: instance.hostPort, imageDigest: info.imageID,
                     version: version, lastError: note)
             }
-            try await Task.sleep(for: .milliseconds(50))
+            // Closely at first (most tools answer within a second of their start: each poll saved is a faster
+            // deploy), then every 50 ms.
+            try await Task.sleep(for: waited < .seconds(1) ? .milliseconds(10) : .milliseconds(50))
         }
     }
 

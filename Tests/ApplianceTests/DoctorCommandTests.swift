@@ -141,7 +141,8 @@ struct DoctorCommandTests {
         try writeFile(atPath: output, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        process.arguments = [database, sql]
+        // Waits for a lock for up to 5 s: the test's own connections may still be closing when the shell starts.
+        process.arguments = ["-cmd", ".timeout 5000", database, sql]
         process.standardOutput = FileHandle(forWritingAtPath: output)
         try process.run()
         process.waitUntilExit()

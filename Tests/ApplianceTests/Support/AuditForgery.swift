@@ -18,7 +18,8 @@ enum AuditForgery {
     private static func sqlite3(_ arguments: [String], output: String?) async throws -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        process.arguments = arguments
+        // Waits for a lock for up to 5 s: the test's own connections may still be closing when the shell starts.
+        process.arguments = ["-cmd", ".timeout 5000"] + arguments
         if let output { process.standardOutput = FileHandle(forWritingAtPath: output) }
         try process.run()
         while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }

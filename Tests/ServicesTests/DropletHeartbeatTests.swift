@@ -37,6 +37,19 @@ struct DropletHeartbeatTests {
         #expect(actions.contains("toolbox.status") && actions.filter { $0 == "toolbox.agent_version" }.count == 2 && actions.contains("toolbox.agent_note"))
     }
 
+    @Test func aDeprovisioningDropletsLastBeatsDoNotArchiveItBeforeItsDropletIsDeleted() async throws {
+        let bed = try await CatalogTestBed.make()
+        let droplet = try await provisioningDroplet(bed)
+        let control = bed.plane.toolboxControl
+        try await control.ingest(beat(droplet.id))
+        let deprovisioning = try await bed.plane.toolboxes.deprovision(droplet.id, cascade: true, by: bed.ada)
+        #expect(deprovisioning.status == .deprovisioning)
+        // Its DTMA, with no container left, keeps beating until the droplet is gone: the toolbox waits for the provisioner.
+        try await control.ingest(beat(droplet.id))
+        let after = try #require(try await bed.database.fetchAccountToolEnvironment(id: droplet.id))
+        #expect(after.status == .deprovisioning, "only the provisioner archives a droplet's toolbox, after deleting the droplet")
+    }
+
     @Test func aSilentDropletTurnsUnreachableOnceAfterTheGraceAndBackWithItsNextBeat() async throws {
         let bed = try await CatalogTestBed.make()
         let droplet = try await provisioningDroplet(bed)

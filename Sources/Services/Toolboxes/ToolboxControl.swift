@@ -158,7 +158,9 @@ public struct ToolboxControl: Sendable {
                 instance.lastHeartbeatFromDTMA = heartbeat.sentAt
                 try tx.update(instance)
             }
-            if toolbox.status == .deprovisioning && heartbeat.health.dockerReachable,
+            // A local toolbox is done when its DTMA has removed the containers; a droplet's toolbox only when the
+            // provisioner has deleted the droplet, whatever its DTMA reports before it goes.
+            if toolbox.status == .deprovisioning && toolbox.provider == .local && heartbeat.health.dockerReachable,
                 try tx.accountToolInstances(accountToolEnvironmentID: toolbox.id).isEmpty
             {
                 try ToolboxService.finishDeprovision(&toolbox, by: principal, audit: audit, in: tx)

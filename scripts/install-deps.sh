@@ -11,14 +11,15 @@ want=${1:-run}
 run_packages=(pkg-config libsqlite3-dev libsodium-dev libcurl4-openssl-dev)
 # docker.io: the engine (dockerd) and CLI; docker-registry, busybox-static, apache2-utils (htpasswd), curl:
 # the registries and tool images of scripts/test-services.sh. cloud-init: `cloud-init schema` checks droplets' user-data.
-test_packages=(sqlite3 python3 python3-nacl docker.io docker-registry busybox-static apache2-utils curl cloud-init)
+# postgresql: the hosted stack's database that `agentbox import postgres` reads, started by its test.
+test_packages=(sqlite3 python3 python3-nacl docker.io docker-registry busybox-static apache2-utils curl cloud-init postgresql)
 # dpkg-dev (dpkg-shlibdeps), binutils (strip, readelf), lintian: packaging/build-deb.sh. debootstrap,
 # systemd (systemd-analyze) and, for the engine it may start, what scripts/test-services.sh needs:
 # packaging/test-package.sh; python3-yaml reads a droplet's user-data in packaging/test-droplet-user-data.sh.
 package_packages=(dpkg-dev binutils lintian)
 package_test_packages=(debootstrap systemd docker.io docker-registry busybox-static apache2-utils curl python3-yaml)
-# wrk: the load generator; postgresql (server, pgcrypto, pgbench): the peer agentbox replaces; binutils: strip.
-bench_packages=(wrk postgresql binutils)
+# wrk: the load generator; postgresql (server, pgcrypto, pgbench, also a test package): the peer agentbox replaces; binutils: strip.
+bench_packages=(wrk binutils)
 
 packages=("${run_packages[@]}")
 case $want in

@@ -21,7 +21,7 @@ struct Agentbox: AsyncParsableCommand {
             LoginCommand.self, LogoutCommand.self, MeCommand.self, UserCommand.self, AgentCommand.self, TokenCommand.self,
             CatalogCommand.self, RegistryCommand.self, DigitalOceanCommand.self, ToolboxCommand.self, InstanceCommand.self, AccessCommand.self, ToolbeltCommand.self,
             PermissionCommand.self, CredentialCommand.self, BackupCommand.self, RestoreCommand.self, DoctorCommand.self,
-            DTMACommand.self, BenchCommand.self,
+            DTMACommand.self, BenchCommand.self, ImportCommand.self,
         ]
     )
 }

@@ -8,6 +8,7 @@ extension APIRoute {
     static let updateToolbox = APIRoute("PATCH", "/api/v1/toolboxes/{id}")
     static let deleteToolbox = APIRoute("DELETE", "/api/v1/toolboxes/{id}")
     static let resizeToolbox = APIRoute("POST", "/api/v1/toolboxes/{id}/resize")
+    static let reenrollToolbox = APIRoute("POST", "/api/v1/toolboxes/{id}/reenroll")
 }
 
 /// `agentbox toolbox`: the hosts that run tool containers.
@@ -15,7 +16,7 @@ struct ToolboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "toolbox",
         abstract: "List, show, create, rename and delete toolboxes (hosts that run tools).",
-        subcommands: [List.self, Get.self, Create.self, Rename.self, Resize.self, Delete.self])
+        subcommands: [List.self, Get.self, Create.self, Rename.self, Resize.self, Reenroll.self, Delete.self])
 
     static let fieldOrder = ["id", "name", "provider", "status", "status_detail", "current_operation", "reachability", "region", "size_slug", "droplet_id", "public_ip_address", "user_id"]
 
@@ -111,6 +112,29 @@ struct ToolboxCommand: AsyncParsableCommand {
         func run(_ api: APIClient) async throws {
             let reply = try await api.send(.resizeToolbox, ["id": id], body: .object(["size": .string(size)]))
             try Output.record(reply, json: client.json, first: ToolboxCommand.fieldOrder)
+        }
+    }
+
+    struct Reenroll: ClientCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a script that enrolls agentbox's agent on an active DigitalOcean toolbox's running droplet.",
+            discussion: """
+                For droplets imported from the hosted stack (agentbox import postgres), whose Node.js agent does not speak \
+                agentbox's protocol, or whose agent must be set up again. Run the script once as root on the droplet: \
+                agentbox toolbox reenroll ID > enroll.sh && ssh root@ADDRESS sh < enroll.sh. It carries a single-use \
+                enrollment token that expires with the server's --enrollment-timeout; keep it private until it is used. \
+                Stop the old agent and remove its containers first: agentbox's agent runs the instances on the same ports.
+                """)
+        static let routes: [APIRoute] = [.reenrollToolbox]
+
+        @Argument(help: "The toolbox's id.") var id: String
+        @OptionGroup var client: ClientOptions
+
+        func run(_ api: APIClient) async throws {
+            let reply = try await api.send(.reenrollToolbox, ["id": id])
+            if client.json { return Output.raw(reply) }
+            guard let script = try reply.json.string("script") else { throw CLIError("the server's answer holds no script") }
+            print(script, terminator: "")
         }
     }
 

@@ -179,8 +179,14 @@ public struct DigitalOceanProvisioning: Sendable {
     private func deprovision(_ toolbox: AccountToolEnvironment, _ client: DigitalOceanClient) async throws {
         let tag = Self.tag(of: toolbox.id)
         try await client.deleteDroplets(tag: tag)
+        // A droplet agentbox did not create (imported from the hosted stack) lacks agentbox's tag: it goes by its id.
+        var untagged: Droplet?
+        if let dropletID = toolbox.dropletID, let droplet = try await client.droplet(Int(dropletID)), !(droplet.tags ?? []).contains(tag) {
+            try await client.deleteDroplet(droplet.id)
+            untagged = try await client.droplet(droplet.id)
+        }
         Failpoint.afterDropletDelete.reach()
-        let left = try await client.droplets(tag: tag)
+        let left = try await client.droplets(tag: tag) + (untagged.map { [$0] } ?? [])
         guard left.isEmpty else { return try await note(toolbox.id, detail: "waiting for DigitalOcean to delete \(left.count) droplet(s)") }
         try await database.transaction { [audit] tx in
             guard var row = try tx.fetch(AccountToolEnvironment.self, id: toolbox.id), row.status == .deprovisioning else { return }
@@ -192,6 +198,30 @@ public struct DigitalOceanProvisioning: Sendable {
             row.currentOperation = nil
             try ToolboxService.finishDeprovision(&row, by: .toolbox(row), audit: audit, in: tx)
         }
+    }
+
+    /// A shell script that enrolls agentbox's agent on the running droplet of an active DigitalOcean toolbox, in place
+    /// of whatever agent it runs (the hosted stack's, after `agentbox import postgres`, or a broken one). It carries
+    /// a new single-use enrollment token that expires with the enrollment time-out; audited as `toolbox.reenroll`.
+    public func reenrollment(_ id: UUID, by principal: Principal) async throws -> (script: String, expiresAt: Date) {
+        _ = try principal.requireUser()
+        let expires = Date().addingTimeInterval(Double(enrollmentTimeout.wholeMilliseconds) / 1000)
+        let issued = try await database.transaction { [tokens, audit, publicURL] tx in
+            let toolbox = try ToolboxService.visible(id, to: principal, in: tx)
+            guard toolbox.provider == .digitalocean, toolbox.status == .active, toolbox.dropletID != nil else {
+                throw ServiceError(
+                    .conflict,
+                    "toolbox \(toolbox.name) is a \(toolbox.provider.rawValue) toolbox in status \(toolbox.status.rawValue): only an active DigitalOcean toolbox's droplet can enroll an agent again")
+            }
+            guard publicURL != nil else {
+                throw ServiceError(.unavailable, "the appliance has no public URL for droplets to call home to: start serve with --public-url")
+            }
+            let issued = try tokens.issue(.enrollment(id), name: "re-enrollment of toolbox \(id.text)", expiresAt: expires, in: tx)
+            try audit.append(ToolboxService.event(principal, "toolbox.reenroll", toolbox, detail: ["token_id": issued.record.id.text]), in: tx)
+            return issued
+        }
+        let script = try CloudConfig.script(toolboxID: id, applianceURL: publicURL ?? "", pin: pin, enrollmentToken: issued.token, expiresAt: expires)
+        return (script, expires)
     }
 
     /// The single-use enrollment token for the droplet of `id`: minted once per droplet to create (by this process),

@@ -39,6 +39,11 @@ extension Transaction {
         try self.page(User.order(Column(User.CodingKeys.name)), page)
     }
 
+    /// The user with this name, or nil.
+    public func user(named name: String) throws -> User? {
+        try User.filter(Column(User.CodingKeys.name) == name).fetchOne(db)
+    }
+
     /// Whether any admin exists (a new install has none until `agentbox admin create`).
     public func hasAdmin() throws -> Bool {
         try User.filter(Column(User.CodingKeys.role) == UserRole.admin.rawValue).fetchCount(db) > 0

@@ -33,6 +33,11 @@ enum ToolboxRoutes: RouteGroup {
                 let body = try await call.body(ResizeBody.self)
                 return try JSONResponse.encode(ToolboxView(try await plane.toolboxes.resize(try call.id(), to: body.size, by: try call.caller)))
             },
+            Endpoint(.post, "/api/v1/toolboxes/{id}/reenroll") { call in
+                let id = try call.id()
+                let (script, expires) = try await plane.provisioning.reenrollment(id, by: try call.caller)
+                return try JSONResponse.encode(ReenrollmentView(toolboxID: id.uuidString.lowercased(), expiresAt: expires.text, script: script))
+            },
             Endpoint(.delete, "/api/v1/toolboxes/{id}") { call in
                 let cascade = try QueryFilter.bool(call, "cascade") ?? false
                 let toolbox = try await plane.toolboxes.deprovision(try call.id(), cascade: cascade, by: try call.caller)
@@ -74,6 +79,14 @@ extension ToolboxRoutes {
                     "409": {"$ref": "#/components/responses/Conflict"}, "413": {"$ref": "#/components/responses/TooLarge"},
                     "422": {"$ref": "#/components/responses/Unprocessable"}, "503": {"$ref": "#/components/responses/Unavailable"}}}
               },
+              "/api/v1/toolboxes/{id}/reenroll": {
+                "parameters": [{"$ref": "#/components/parameters/Id"}],
+                "post": {"operationId": "reenrollToolbox", "summary": "A shell script, shown once, that enrolls agentbox's agent on an active DigitalOcean toolbox's running droplet (e.g. one imported from the hosted stack); it carries a new single-use enrollment token", "tags": ["toolboxes"],
+                  "responses": {"200": {"description": "The script to run once as root on the droplet.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reenrollment"}}}},
+                    "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "403": {"$ref": "#/components/responses/Forbidden"}, "404": {"$ref": "#/components/responses/NotFound"},
+                    "409": {"$ref": "#/components/responses/Conflict"}, "503": {"$ref": "#/components/responses/Unavailable"}}}
+              },
               "/api/v1/toolboxes/{id}": {
                 "parameters": [{"$ref": "#/components/parameters/Id"}],
                 "get": {"operationId": "getToolbox", "summary": "Read a toolbox (archived ones too)", "tags": ["toolboxes"],
@@ -107,6 +120,9 @@ extension ToolboxRoutes {
                   "agent_version": {"type": "string", "description": "The agentbox version its DTMA runs, from its last heartbeat."},
                   "last_heartbeat_at": {"$ref": "#/components/schemas/Time"},
                   "created_at": {"$ref": "#/components/schemas/Time"}, "updated_at": {"$ref": "#/components/schemas/Time"}}},
+              "Reenrollment": {"type": "object", "additionalProperties": false, "required": ["toolbox_id", "expires_at", "script"],
+                "properties": {"toolbox_id": {"$ref": "#/components/schemas/Id"}, "expires_at": {"$ref": "#/components/schemas/Time"},
+                  "script": {"type": "string", "description": "A POSIX shell script; its enrollment token serves once, until expires_at."}}},
               "ToolboxStatus": {"type": "string", "enum": ["pending_provision", "provisioning", "active", "error", "pending_deprovision", "deprovisioning", "archived"]},
               "ToolboxProvider": {"type": "string", "enum": ["local", "digitalocean"]},
               "ToolboxCreate": {"type": "object", "required": ["name"],

@@ -81,3 +81,16 @@ struct ToolboxBody: Decodable, Sendable {
 struct ResizeBody: Decodable, Sendable {
     let size: String
 }
+
+/// What `POST /api/v1/toolboxes/{id}/reenroll` answers: the enrollment script, shown once.
+struct ReenrollmentView: Codable, Sendable {
+    let toolboxID: String
+    let expiresAt: String
+    let script: String
+
+    enum CodingKeys: String, CodingKey {
+        case toolboxID = "toolbox_id"
+        case expiresAt = "expires_at"
+        case script
+    }
+}

@@ -12,7 +12,8 @@ run_packages=(pkg-config libsqlite3-dev libsodium-dev libcurl4-openssl-dev)
 # docker.io: the engine (dockerd) and CLI; docker-registry, busybox-static, apache2-utils (htpasswd), curl:
 # the registries and tool images of scripts/test-services.sh. cloud-init: `cloud-init schema` checks droplets' user-data.
 # postgresql: the hosted stack's database that `agentbox import postgres` reads, started by its test.
-test_packages=(sqlite3 python3 python3-nacl docker.io docker-registry busybox-static apache2-utils curl cloud-init postgresql)
+# chromium, chromium-driver: the headless browser the web console's tests drive (with selenium from PyPI).
+test_packages=(sqlite3 python3 python3-nacl docker.io docker-registry busybox-static apache2-utils curl cloud-init postgresql chromium chromium-driver)
 # dpkg-dev (dpkg-shlibdeps), binutils (strip, readelf), lintian: packaging/build-deb.sh. debootstrap,
 # systemd (systemd-analyze) and, for the engine it may start, what scripts/test-services.sh needs:
 # packaging/test-package.sh; python3-yaml reads a droplet's user-data in packaging/test-droplet-user-data.sh.
@@ -47,9 +48,9 @@ fi
 if [ "$want" = test ]; then
   # The python3 first on PATH may not be Debian's (pyenv, a venv): give it what the tests import, from PyPI.
   #   nacl: opens a sealed record independently; jsonschema: the oracle of the JSON Schema differential test;
-  #   openapi_spec_validator: checks the served OpenAPI document.
+  #   openapi_spec_validator: checks the served OpenAPI document; selenium: drives chromium in the console's tests.
   wanted=()
-  for pair in nacl.bindings:pynacl jsonschema:jsonschema openapi_spec_validator:openapi-spec-validator; do
+  for pair in nacl.bindings:pynacl jsonschema:jsonschema openapi_spec_validator:openapi-spec-validator selenium:selenium; do
     python3 -c "import ${pair%%:*}" 2>/dev/null || wanted+=("${pair#*:}")
   done
   if [ ${#wanted[@]} -gt 0 ]; then

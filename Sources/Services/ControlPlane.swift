@@ -116,9 +116,11 @@ public struct ControlPlane: Sendable {
     }
 
     /// Audit records, newest first: all for an admin, a user's own actions otherwise.
-    public func auditEntries(page: PageRequest, by principal: Principal) async throws -> Page<AuditLogEntry> {
+    public func auditEntries(
+        actionPrefix: String? = nil, outcome: AuditOutcome? = nil, page: PageRequest, by principal: Principal
+    ) async throws -> Page<AuditLogEntry> {
         let scope = try principal.ownerScope()
-        return try await backend.database.snapshot { tx in try tx.auditLogEntries(actorID: scope, page: page) }
+        return try await backend.database.snapshot { tx in try tx.auditLogEntries(actorID: scope, actionPrefix: actionPrefix, outcome: outcome, page: page) }
     }
 
     /// Rotates the vault's data key (admins only), recording who asked.

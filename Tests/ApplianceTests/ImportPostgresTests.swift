@@ -231,7 +231,7 @@ import Vault
         #expect(script.contains("AGENTBOX_APPLIANCE_URL=https://agentbox.example.com") && !script.contains(served.adminToken))
         let scriptFile = folder.appending("enroll.sh")
         try script.write(toFile: scriptFile, atomically: true, encoding: .utf8)
-        _ = try await PostgresCluster.run(["sh", "-n", scriptFile], in: folder)
+        _ = try await Command.run(["sh", "-n", scriptFile], in: folder)
         let tokenLine = script.split(separator: "\n").first { $0.hasPrefix("abx_e_") }
         let enrollmentToken = try #require(tokenLine.map(String.init), "\(script)")
         let enrolled = try await served.request("POST", "/api/v1/dtma/enroll", token: enrollmentToken)
@@ -273,6 +273,6 @@ import Vault
     /// The whole database as SQL text.
     static func dump(_ data: String, _ folder: TemporaryDirectory) async throws -> String {
         guard FileManager.default.fileExists(atPath: data + "/agentbox.sqlite") else { return "" }
-        return try await PostgresCluster.run(["sqlite3", "-readonly", "-cmd", ".timeout 5000", data + "/agentbox.sqlite", ".dump"], in: folder)
+        return try await Command.run(["sqlite3", "-readonly", "-cmd", ".timeout 5000", data + "/agentbox.sqlite", ".dump"], in: folder)
     }
 }

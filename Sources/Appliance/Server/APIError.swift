@@ -52,7 +52,8 @@ struct APIError: Error {
         }
     }
 
-    private static func status(of code: ServiceError.Code) -> HTTPResponse.Status {
+    /// The HTTP status of a service error code (the console answers with the same ones).
+    static func status(of code: ServiceError.Code) -> HTTPResponse.Status {
         switch code {
         case .invalidRequest: .badRequest
         case .unauthenticated: .unauthorized

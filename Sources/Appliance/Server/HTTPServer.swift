@@ -32,8 +32,9 @@ struct HTTPServer {
             + [OpenAPIRoutes.endpoint(document: try openAPIDocument())]
     }
 
-    /// The router with every endpoint, the request log and metrics middleware, and the error middleware.
-    static func router(_ plane: ControlPlane, operations: OperatorSettings = OperatorSettings()) throws -> Router<APIContext> {
+    /// The router with every endpoint and the web console, the request log and metrics middleware, and the error
+    /// middleware. `secure` marks the console's cookies Secure (the server speaks TLS).
+    static func router(_ plane: ControlPlane, operations: OperatorSettings = OperatorSettings(), secure: Bool = false) throws -> Router<APIContext> {
         let endpoints = try endpoints(plane, operations: operations)
         let router = Router(context: APIContext.self)
         router.add(
@@ -41,6 +42,7 @@ struct HTTPServer {
                 metrics: operations.metrics, routes: Set(endpoints.map(\.path)), quietRoutes: OperatorRoutes.quietRoutes))
         router.add(middleware: APIErrorMiddleware())
         router.add(endpoints, tokens: plane.tokens)
+        try Console.register(on: router, plane: plane, secure: secure)
         return router
     }
 
@@ -56,7 +58,7 @@ struct HTTPServer {
         let pin = identity.map { " (TLS public key pin \($0.pin))" } ?? ""
         let onListening = self.onListening
         let app = Application(
-            router: try Self.router(plane, operations: operations),
+            router: try Self.router(plane, operations: operations, secure: identity != nil),
             server: try identity.map { try .tls(.http1(), tlsConfiguration: $0.tlsConfiguration()) } ?? .http1(),
             configuration: .init(address: .hostname(host, port: port), serverName: "agentbox"),
             onServerRunning: { channel in

@@ -44,9 +44,14 @@ extension Transaction {
     }
 
     /// A page of entries, newest first, optionally only those of one actor.
-    public func auditLogEntries(actorID: UUID?, page: PageRequest) throws -> Page<AuditLogEntry> {
+    public func auditLogEntries(actorID: UUID?, actionPrefix: String? = nil, outcome: AuditOutcome? = nil, page: PageRequest) throws -> Page<AuditLogEntry> {
         var request = AuditLogEntry.order(Column(AuditLogEntry.CodingKeys.seq).desc)
         if let actorID { request = request.filter(Column(AuditLogEntry.CodingKeys.actorID) == actorID.storageText) }
+        if let actionPrefix, !actionPrefix.isEmpty {
+            let escaped = actionPrefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            request = request.filter(sql: "action LIKE ? ESCAPE '\\'", arguments: [escaped + "%"])
+        }
+        if let outcome { request = request.filter(Column(AuditLogEntry.CodingKeys.outcome) == outcome.rawValue) }
         return try self.page(request, page)
     }
 }

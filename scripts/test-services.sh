@@ -111,9 +111,9 @@ build_images() {
   [ -x "$busybox" ] || fail "$busybox is missing: run scripts/install-deps.sh test (Debian package busybox-static)"
   local rootfs="$state/rootfs"
   local name version command recipe
-  # The contract tool's script is part of its recipe: an image built from another version is rebuilt.
-  recipe=$(sha256sum "$root/Tests/Fixtures/contract-tool.sh" | cut -c1-16)
-  for name in echo:1 echo:2 broken:1 contract-tool:1; do
+  # The tools' scripts are part of the recipe: an image built from another version is rebuilt.
+  recipe=$(cat "$root/Tests/Fixtures/contract-tool.sh" "$root/Tests/Fixtures/mcp-tool.sh" | sha256sum | cut -c1-16)
+  for name in echo:1 echo:2 broken:1 contract-tool:1 mcp-tool:1; do
     if [ "$(docker image inspect --format '{{ index .Config.Labels "agentbox-test.recipe" }}' "agentbox-test/$name" 2>/dev/null)" = "$recipe" ]; then
       log "image agentbox-test/$name: reused"
       continue
@@ -128,8 +128,8 @@ build_images() {
     printf 'agentbox-test/%s\n' "$name" >"$rootfs/www/version"
     if [ "$name" = broken:1 ]; then
       command='["/bin/sh", "-c", "echo broken on purpose >&2; exit 1"]'
-    elif [ "$name" = contract-tool:1 ]; then
-      cp "$root/Tests/Fixtures/contract-tool.sh" "$rootfs/bin/tool"
+    elif [ "$name" = contract-tool:1 ] || [ "$name" = mcp-tool:1 ]; then
+      cp "$root/Tests/Fixtures/${name%:*}.sh" "$rootfs/bin/tool"
       command='["/bin/nc", "-ll", "-p", "8080", "-e", "/bin/tool"]'
     else
       command='["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]'
@@ -158,7 +158,7 @@ push() {
 
 push_images() {
   local name
-  for name in echo:1 echo:2 broken:1 contract-tool:1; do
+  for name in echo:1 echo:2 broken:1 contract-tool:1 mcp-tool:1; do
     push "agentbox-test/$name" "$open_registry/agentbox-test/$name"
   done
   # The CLI's credentials go to a throw-away config folder, never to ~/.docker; the engine keeps none.

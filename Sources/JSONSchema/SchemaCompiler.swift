@@ -26,9 +26,10 @@ struct SchemaCompiler {
     }
 
     private func compileObject(_ members: [String: JSONValue], at path: [String]) throws(JSONSchemaError) -> [any KeywordCheck] {
-        // Refuse unknown keywords first, in a stable order, so the error names the same keyword every time.
+        // Refuse unknown keywords first, in a stable order, so the error names the same keyword every time. Keywords
+        // starting with `x-` are the schema author's annotations (agentbox reads `x-agentbox-header`): they check nothing.
         for keyword in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) })
-        where !Self.keywords.contains(keyword) {
+        where !Self.keywords.contains(keyword) && !keyword.hasPrefix("x-") {
             throw Self.unsupported(keyword, at: path + [keyword])
         }
         func site(_ keyword: String) -> KeywordSite? {

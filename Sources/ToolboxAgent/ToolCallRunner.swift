@@ -4,7 +4,7 @@ import JSONSchema
 import ToolboxProtocol
 
 /// The DTMA's side of a tool call: redeems the call's ticket for the agent's credentials, puts them into the one
-/// `POST /execute` request to the container (tool contract v1, docs/tool-contract.md) and nowhere else, and hands
+/// `POST /execute` request to the container (tool contract v1, docs/tool-contract.md; MCP tools: ``runMCP(_:_:grant:)``) and nowhere else, and hands
 /// back the tool's answer with what the tool said about the credentials. The request body is zeroed once sent;
 /// the credentials never reach a log, an environment variable, a file or a label.
 public struct ToolCallRunner: Sendable {
@@ -27,6 +27,7 @@ public struct ToolCallRunner: Sendable {
         guard grant.matches(call) else {
             throw ToolCallError(.denied, "ticket_mismatch", "the call ticket was minted for another call")
         }
+        if let mcp = call.mcp { return try await runMCP(call, mcp, grant: grant) }
         var body = Self.requestBody(call, grant)
         defer { body.withUnsafeMutableBytes { SecretBytes.wipe($0) } }
         let request = HTTPRequest(
@@ -56,7 +57,7 @@ public struct ToolCallRunner: Sendable {
         return body
     }
 
-    private static func failure(_ error: HTTPClientError, _ call: ToolCall) -> ToolCallError {
+    static func failure(_ error: HTTPClientError, _ call: ToolCall) -> ToolCallError {
         switch error.code {
         case .timedOut:
             return ToolCallError(.timedOut, "tool_timeout", "the tool did not answer within \(call.timeout.wholeMilliseconds) ms; it was cut off")

@@ -95,6 +95,8 @@ public struct RelayedCall: Codable, Sendable, Equatable {
     public var input: String
     public var hostPort: Int
     public var timeoutMS: Int64
+    /// Set for a tool that is an MCP server; absent from older appliances, which relay contract v1 calls only.
+    public var mcp: MCPCall?
 
     public init(callID: UUID, call: ToolCall) {
         self.callID = callID
@@ -106,13 +108,14 @@ public struct RelayedCall: Codable, Sendable, Equatable {
         input = call.input
         hostPort = call.hostPort
         timeoutMS = call.timeout.wholeMilliseconds
+        mcp = call.mcp
     }
 
     /// The call for the DTMA's ``ToolCallRunner``.
     public var call: ToolCall {
         ToolCall(
             ticket: ticket, requestID: requestID, agentID: agentID, instanceID: instanceID, capability: capability, input: input, hostPort: hostPort,
-            timeout: .milliseconds(timeoutMS))
+            timeout: .milliseconds(timeoutMS), mcp: mcp)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -124,6 +127,7 @@ public struct RelayedCall: Codable, Sendable, Equatable {
         case capability, input
         case hostPort = "host_port"
         case timeoutMS = "timeout_ms"
+        case mcp
     }
 }
 

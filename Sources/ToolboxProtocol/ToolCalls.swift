@@ -22,9 +22,12 @@ public struct ToolCall: Sendable, Equatable {
     public var hostPort: Int
     /// How long the tool may take to answer.
     public var timeout: Duration
+    /// How the container is called: `POST /execute` (tool contract v1), or `tools/call` on its MCP endpoint.
+    public var mcp: MCPCall?
 
     public init(
-        ticket: String, requestID: String, agentID: UUID, instanceID: UUID, capability: String, input: String, hostPort: Int, timeout: Duration
+        ticket: String, requestID: String, agentID: UUID, instanceID: UUID, capability: String, input: String, hostPort: Int, timeout: Duration,
+        mcp: MCPCall? = nil
     ) {
         self.ticket = ticket
         self.requestID = requestID
@@ -34,6 +37,43 @@ public struct ToolCall: Sendable, Equatable {
         self.input = input
         self.hostPort = hostPort
         self.timeout = timeout
+        self.mcp = mcp
+    }
+}
+
+/// How a tool that is itself an MCP server (catalog `protocol: mcp`) is called: Streamable HTTP at `path` on its
+/// port, the capability as the MCP tool's name, and the agent's credentials in the request headers its secrets
+/// schema declares (`x-agentbox-header`, with an optional `x-agentbox-prefix` such as `Bearer `), on each request
+/// of the call only.
+public struct MCPCall: Codable, Sendable, Equatable {
+    /// One credential field sent as a header.
+    public struct CredentialHeader: Codable, Sendable, Equatable {
+        /// The HTTP header, e.g. `Authorization`.
+        public var header: String
+        /// The credentials object's field whose value it carries.
+        public var field: String
+        /// Put before the value, e.g. `Bearer `.
+        public var prefix: String
+
+        public init(header: String, field: String, prefix: String) {
+            self.header = header
+            self.field = field
+            self.prefix = prefix
+        }
+    }
+
+    /// The container's MCP endpoint.
+    public var path: String
+    public var credentialHeaders: [CredentialHeader]
+
+    public init(path: String = "/mcp", credentialHeaders: [CredentialHeader]) {
+        self.path = path
+        self.credentialHeaders = credentialHeaders
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path
+        case credentialHeaders = "credential_headers"
     }
 }
 

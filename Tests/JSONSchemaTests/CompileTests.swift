@@ -28,6 +28,14 @@ struct CompileTests {
         #expect(error.message.contains("\"\(keyword)\""))
     }
 
+    @Test func annotationsStartingWithXCheckNothingAndOthersStayRefused() throws {
+        let schema = try JSONSchema(
+            ["type": "object", "properties": ["api_key": ["type": "string", "x-agentbox-header": "Authorization", "x-agentbox-prefix": "Bearer "]]])
+        #expect(schema.validate(["api_key": "sk-1"]).isEmpty)
+        #expect(!schema.validate(["api_key": 1]).isEmpty)
+        #expect(refusal(["properties": ["api_key": ["xagentbox": "Authorization"]]])?.code == .unsupportedKeyword)
+    }
+
     @Test(arguments: ["date-time", "date", "ipv4", "hostname", "uuid", "regex", "idn-email", "iri", "URI", ""])
     func refusesOtherFormats(format: String) throws {
         let error = try #require(refusal(["items": ["format": .string(format)]]))

@@ -43,6 +43,7 @@ struct HTTPServer {
         router.add(middleware: APIErrorMiddleware())
         router.add(endpoints, tokens: plane.tokens)
         try Console.register(on: router, plane: plane, secure: secure)
+        MCPGateway.register(on: router, plane: plane, logger: Logger(label: "agentbox.mcp"))
         return router
     }
 

@@ -24,8 +24,8 @@ struct RequestObservationMiddleware: RouterMiddleware {
         let start = clock.now
         var status = 500
         defer {
-            // The console's route templates (`/console/...`, parameters as `:id`) hold no id either.
-            let route = context.endpointPath.flatMap { routes.contains($0) || $0.hasPrefix("/console") ? $0 : nil } ?? "unmatched"
+            // The console's route templates (`/console/...`, parameters as `:id`) and `/mcp` hold no id either.
+            let route = context.endpointPath.flatMap { routes.contains($0) || $0.hasPrefix("/console") || $0 == "/mcp" ? $0 : nil } ?? "unmatched"
             let duration = clock.now - start
             metrics.recordRequest(method: request.method.rawValue, route: route, status: status, duration: duration)
             let milliseconds = Double(duration.components.seconds) * 1_000 + Double(duration.components.attoseconds) / 1e15

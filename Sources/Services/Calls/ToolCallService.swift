@@ -115,12 +115,9 @@ public final class ToolCallService: Sendable {
         }
     }
 
-    /// The call for the DTMA, once the rights hold: the tool speaks contract v1, the input fits, the instance runs.
+    /// The call for the DTMA, once the rights hold: the input fits, the instance runs; an MCP tool's call says which
+    /// headers carry the credentials.
     private static func call(_ binding: CallTickets.Binding, input: JSONValue, instance: AccountToolInstance, tool: ToolCatalogEntry) throws -> ToolCall {
-        guard tool.protocol == .agentboxV1 else {
-            throw ServiceError(
-                .unprocessable, "tool \(tool.name) speaks MCP, not agentbox's tool contract; call it through an MCP client", reason: "tool_protocol_mcp")
-        }
         if let map = try? CapabilityMap(JSONValue(parsing: tool.requiredCapabilitiesSchema)), let schema = map.capabilities[binding.capability]?.inputSchema {
             let violations = schema.validate(input)
             if !violations.isEmpty {
@@ -138,7 +135,22 @@ public final class ToolCallService: Sendable {
         }
         return ToolCall(
             ticket: "", requestID: binding.requestID, agentID: binding.agentID, instanceID: instance.id, capability: binding.capability,
-            input: input.jsonText, hostPort: ports.host, timeout: .milliseconds(tool.executeTimeoutMS))
+            input: input.jsonText, hostPort: ports.host, timeout: .milliseconds(tool.executeTimeoutMS),
+            mcp: tool.protocol == .mcp ? MCPCall(credentialHeaders: Self.credentialHeaders(of: tool)) : nil)
+    }
+
+    /// The headers an MCP tool's secrets schema declares for its credential fields: a property with
+    /// `"x-agentbox-header": "Authorization"` (and optionally `"x-agentbox-prefix": "Bearer "`) is sent so.
+    static func credentialHeaders(of tool: ToolCatalogEntry) -> [MCPCall.CredentialHeader] {
+        guard case .object(let schema)? = try? JSONValue(parsing: tool.requiredSecretsSchema), case .object(let properties)? = schema["properties"] else {
+            return []
+        }
+        return properties.keys.sorted().compactMap { field in
+            guard case .object(let property)? = properties[field], case .string(let header)? = property["x-agentbox-header"] else { return nil }
+            var prefix = ""
+            if case .string(let text)? = property["x-agentbox-prefix"] { prefix = text }
+            return MCPCall.CredentialHeader(header: header, field: field, prefix: prefix)
+        }
     }
 
     /// Hands the call over, bounded in time even if the DTMA's transport hangs.

@@ -53,7 +53,7 @@ enum ToolCallRoutes: RouteGroup {
                     "404": {"$ref": "#/components/responses/NotFound"},
                     "409": {"description": "The instance is not running (instance_not_running).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                     "413": {"$ref": "#/components/responses/TooLarge"},
-                    "422": {"description": "The input does not match the capability's input schema (input_invalid), or the tool speaks MCP (tool_protocol_mcp).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                    "422": {"description": "The input does not match the capability's input schema (input_invalid).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                     "502": {"description": "The tool failed: tool_unreachable, tool_bad_answer, tool_answer_too_large.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                     "503": {"$ref": "#/components/responses/Unavailable"},
                     "504": {"description": "The tool did not answer within the catalog's execute time-out (tool_timeout).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSONSchema
 import Services
 
 /// `agentbox import`: moving in from the hosted stack agentbox replaces.
@@ -58,13 +59,16 @@ struct ImportCommand: AsyncParsableCommand {
         /// The report as people read it: counts per table, each refused row with its reason, the toolboxes to re-enroll.
         static func describe(_ report: ImportReport, source: String) -> String {
             var lines = [report.dryRun ? "dry run: nothing was written; importing from \(source) would give:" : "imported from \(source):"]
-            lines.append("TABLE                              IMPORTED  ALREADY-HERE  REFUSED")
-            for table in HostedStackTable.allCases {
-                let refused = report.refused.filter { $0.table == table }.count
-                lines.append(
-                    table.rawValue.padding(toLength: 35, withPad: " ", startingAt: 0) + String(report.imported[table] ?? 0).leftPadded(8)
-                        + String(report.alreadyPresent[table] ?? 0).leftPadded(14) + String(refused).leftPadded(9))
+            let rows = HostedStackTable.allCases.map { table -> JSONValue in
+                .object([
+                    "table": .string(table.rawValue), "imported": .integer(Int64(report.imported[table] ?? 0)),
+                    "present": .integer(Int64(report.alreadyPresent[table] ?? 0)),
+                    "refused": .integer(Int64(report.refused.filter { $0.table == table }.count)),
+                ])
             }
+            lines.append(
+                Output.table(
+                    rows, [Column("TABLE", "table"), Column("IMPORTED", "imported"), Column("ALREADY-HERE", "present"), Column("REFUSED", "refused")]))
             if !report.refused.isEmpty {
                 lines.append("")
                 lines.append("refused (\(report.refused.count)); fix them in the source and run the import again:")
@@ -80,12 +84,5 @@ struct ImportCommand: AsyncParsableCommand {
             }
             return lines.joined(separator: "\n")
         }
-    }
-}
-
-extension String {
-    /// The string right-aligned in `width` columns.
-    fileprivate func leftPadded(_ width: Int) -> String {
-        count >= width ? " " + self : String(repeating: " ", count: width - count) + self
     }
 }

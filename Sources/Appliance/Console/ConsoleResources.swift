@@ -93,7 +93,7 @@ extension Console {
             try await console.posted(request) { session, form in
                 let id = try Self.id(context)
                 let allowed = Set(form.all["allow"] ?? [])
-                for capability in try await console.capabilities(of: id, session).keys {
+                for capability in try Self.capabilities(of: try await console.tool(of: id, session).tool).keys {
                     _ = try await console.plane.toolbelts.setPermission(
                         itemID: id, capability: capability, isAllowed: allowed.contains(capability), by: session.principal)
                 }
@@ -165,7 +165,7 @@ extension Console {
             },
             "tools": tools.map { ["id": $0.id.text, "name": $0.name, "version": $0.version] },
         ]
-        return pages.render("toolbox", title: "Toolbox \(toolbox.name)", values: values.compactMapValues { $0 }, session: session)
+        return pages.render("toolbox", title: "Toolbox \(toolbox.name)", values: Self.present(values), session: session)
     }
 
     func deploy(_ session: ConsoleSessions.SignedIn, _ toolboxID: UUID, _ form: ConsoleForm) async throws -> Response {
@@ -180,11 +180,9 @@ extension Console {
         }
     }
 
-    /// The host port an instance's container is published on, or "-".
+    /// Where an instance's container is published, or "-".
     static func port(of instance: AccountToolInstance) -> String {
-        guard let text = instance.portMappingJSON, case .object(let mapping)? = try? JSONValue(parsing: text), case .integer(let port)? = mapping["host_port"]
-        else { return "-" }
-        return "127.0.0.1:\(port)"
+        ToolboxControl.ports(of: instance).map { "127.0.0.1:\($0.host)" } ?? "-"
     }
 
     // MARK: - Instances
@@ -200,7 +198,7 @@ extension Console {
             "actions": actions.map { ["id": id.text, "action": $0.0, "label": $0.1, "danger": $0.2, "csrf": session.csrf] },
             "events": events.reversed().map { ["at": $0.at.text, "kind": $0.kind, "message": $0.message] },
         ]
-        return pages.render("instance", title: "Instance \(instance.instanceNameOnToolbox)", values: values.compactMapValues { $0 }, session: session)
+        return pages.render("instance", title: "Instance \(instance.instanceNameOnToolbox)", values: Self.present(values), session: session)
     }
 
     func act(_ session: ConsoleSessions.SignedIn, _ id: UUID, _ action: String) async throws -> Response {
@@ -224,7 +222,7 @@ extension Console {
             "hasAgents": !agents.isEmpty, "error": error, "name": form?["name"] ?? "", "description": form?["description"] ?? "",
             "agents": agents.map { ["id": $0.id.text, "name": $0.name, "description": $0.description ?? ""] },
         ]
-        return pages.render("agents", title: "Agents", values: values.compactMapValues { $0 }, session: session, status: error == nil ? .ok : .unprocessableContent)
+        return pages.render("agents", title: "Agents", values: Self.present(values), session: session, status: error == nil ? .ok : .unprocessableContent)
     }
 
     func agentPage(_ session: ConsoleSessions.SignedIn, _ id: UUID, newToken: String?, error: String?) async throws -> Response {
@@ -251,18 +249,17 @@ extension Console {
             "instances": instances, "hasItems": !items.isEmpty,
             "items": items.map { ["id": $0.id.text, "instance": instanceNames[$0.accountToolInstanceID] ?? $0.accountToolInstanceID.text, "active": $0.isActiveForAgent ? "yes" : "no"] },
         ]
-        return pages.render("agent", title: "Agent \(agent.name)", values: values.compactMapValues { $0 }, session: session)
+        return pages.render("agent", title: "Agent \(agent.name)", values: Self.present(values), session: session)
     }
 
     // MARK: - Toolbelt items
 
-    /// The capabilities of an item's tool: name to description.
-    func capabilities(of itemID: UUID, _ session: ConsoleSessions.SignedIn) async throws -> [String: String] {
-        let tool = try await self.tool(of: itemID, session).tool
-        return try CapabilityMap(JSONValue(parsing: tool.requiredCapabilitiesSchema)).capabilities.mapValues(\.description)
+    /// The capabilities of a tool: name to description.
+    static func capabilities(of tool: ToolCatalogEntry) throws -> [String: String] {
+        try CapabilityMap(JSONValue(parsing: tool.requiredCapabilitiesSchema)).capabilities.mapValues(\.description)
     }
 
-    private func tool(of itemID: UUID, _ session: ConsoleSessions.SignedIn) async throws -> (item: AgentToolbeltItem, instance: AccountToolInstance, tool: ToolCatalogEntry) {
+    func tool(of itemID: UUID, _ session: ConsoleSessions.SignedIn) async throws -> (item: AgentToolbeltItem, instance: AccountToolInstance, tool: ToolCatalogEntry) {
         let item = try await plane.toolbelts.getItem(itemID, by: session.principal)
         let instance = try await plane.instances.get(item.accountToolInstanceID, by: session.principal)
         let tool = try await plane.catalog.get(instance.toolCatalogID, by: session.principal)
@@ -275,7 +272,7 @@ extension Console {
         let permissions = try await plane.toolbelts.listPermissions(itemID: id, isAllowed: nil, page: all, by: session.principal).items
         let allowed = Set(permissions.filter(\.isAllowed).map(\.capabilityName))
         let credentials = try await plane.credentials.list(itemID: id, status: nil, page: all, by: session.principal).items
-        let capabilities = try await capabilities(of: id, session)
+        let capabilities = try Self.capabilities(of: tool)
         let values: [String: Any?] = [
             "id": id.text, "agentID": agent.id.text, "agent": agent.name, "instanceID": instance.id.text, "instance": instance.instanceNameOnToolbox,
             "tool": tool.name, "active": item.isActiveForAgent, "toggleTo": item.isActiveForAgent ? "false" : "true",
@@ -284,7 +281,7 @@ extension Console {
             "credentials": credentials.map { ["type": $0.credentialType, "identifier": $0.accountIdentifier ?? "", "status": $0.status.rawValue] },
             "secretFields": Self.secretFields(tool),
         ]
-        return pages.render("item", title: "Toolbelt item", values: values.compactMapValues { $0 }, session: session)
+        return pages.render("item", title: "Toolbelt item", values: Self.present(values), session: session)
     }
 
     /// The string properties of a tool's secrets schema, as form fields; nil when it names none (a JSON box then).

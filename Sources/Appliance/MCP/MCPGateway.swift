@@ -45,7 +45,7 @@ actor MCPGateway {
             router.on("/mcp", method: method) { request, _ in
                 let principal: Principal
                 do {
-                    principal = try await plane.tokens.authenticate(Self.bearer(request) ?? "")
+                    principal = try await plane.tokens.authenticate(try request.bearerToken())
                 } catch {
                     return Self.response(.error(statusCode: 401, .invalidRequest("send an agent token: Authorization: Bearer <token>")), challenge: true)
                 }
@@ -178,13 +178,6 @@ actor MCPGateway {
     /// An MCP value from a JSON value.
     static func value(_ json: JSONValue) throws -> Value {
         try JSONDecoder().decode(Value.self, from: Data(json.jsonText.utf8))
-    }
-
-    private static func bearer(_ request: Request) -> String? {
-        guard let header = request.headers[.authorization] else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return parts[1].trimmingCharacters(in: .whitespaces)
     }
 
     /// The SDK's answer as a Hummingbird response (an SSE stream stays a stream).

@@ -146,15 +146,19 @@ extension Router where Context == APIContext {
             on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
                 var principal: Principal?
                 if endpoint.access == .authenticated {
-                    principal = try await tokens.authenticate(try Self.bearerToken(request))
+                    principal = try await tokens.authenticate(try request.bearerToken())
                 }
                 return try await endpoint.handler(Call(request: request, context: context, principal: principal))
             }
         }
     }
 
-    private static func bearerToken(_ request: Request) throws -> String {
-        guard let header = request.headers[.authorization] else {
+}
+
+extension Request {
+    /// The token of an `Authorization: Bearer` header; throws `unauthenticated`, saying what to send, without one.
+    func bearerToken() throws -> String {
+        guard let header = headers[.authorization] else {
             throw ServiceError(.unauthenticated, "this route needs a token: send Authorization: Bearer <token>")
         }
         let parts = header.split(separator: " ", maxSplits: 1)

@@ -305,7 +305,7 @@ public struct ToolboxControl: Sendable {
     }
 
     /// The container and host ports of an instance's `port_mapping_json`.
-    static func ports(of instance: AccountToolInstance) -> (container: Int, host: Int)? {
+    public static func ports(of instance: AccountToolInstance) -> (container: Int, host: Int)? {
         guard let text = instance.portMappingJSON,
             let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
             let container = (object["container_port"] as? NSNumber)?.intValue, let host = (object["host_port"] as? NSNumber)?.intValue

@@ -12,24 +12,19 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from contextlib import contextmanager
 from datetime import datetime, timezone
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPTS = os.path.join(ROOT, "scripts")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+
+from harness import (ROOT, SCRIPTS, TEST_SERVICES, Appliance, docker_ids, free_port, http_status, release_binary,  # noqa: E402
+                     remove_containers, run, services_up, tool_world, wait_until)
+from harness import HarnessError as BenchError  # noqa: E402
 ROWS = ["read", "write", "handout", "call", "heartbeat", "deploy", "startup"]
-
-
-class BenchError(Exception):
-    """A benchmark that could not run: the message says which and why."""
 
 
 def setting(name, default, pattern=r"^[1-9][0-9]*$"):
@@ -49,30 +44,6 @@ WRK_THREADS = 2
 
 def log(message):
     print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-def run(*command, **options):
-    """Runs a command from the project's folder; its output, or a BenchError with the end of its error output."""
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, **options)
-    if result.returncode != 0:
-        raise BenchError(f"{' '.join(command)} failed ({result.returncode}):\n{(result.stderr or result.stdout)[-2000:]}")
-    return result.stdout
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def api(base, token, method, path, body=None, timeout=30):
-    request = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        raise BenchError(f"{method} {path} answered {error.code}: {error.read().decode(errors='replace')}") from None
 
 
 # MARK: - wrk
@@ -222,93 +193,36 @@ def heartbeat_row(server):
 
 # MARK: - A real `agentbox serve` with Docker: tool calls
 
-@contextmanager
-def appliance(agentbox, folder, *options):
-    """A release `agentbox serve` on a fresh data directory and a free loopback port, with an admin token."""
-    data = os.path.join(folder, "data")
-    admin = json.loads(run(agentbox, "admin", "create", "bench", "--json", "--data-dir", data))
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("AGENTBOX_")}
-    with open(os.path.join(folder, "serve.log"), "w") as log_file:
-        process = subprocess.Popen([agentbox, "serve", "--data-dir", data, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                                    *options], cwd=ROOT, env=environment, stdout=log_file, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: http_status(base + "/healthz") == 200, 10, f"agentbox serve did not answer /healthz (log: {folder}/serve.log)")
-        yield base, admin["token"]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def http_status(url):
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return None
-
-
-def wait_until(condition, seconds, message):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise BenchError(message)
-        time.sleep(0.05)
-
-
 def call_row(agentbox):
-    image = "127.0.0.1:5000/agentbox-test/contract-tool:1"
-    folder = tempfile.mkdtemp(prefix="agentbox-bench-calls-")
-    toolbox = None
+    app = Appliance(agentbox, options=["--port-range", "31000-31099"])
+    world = None
     try:
-        with appliance(agentbox, folder, "--port-range", "31000-31099") as (base, token):
-            v1 = base + "/api/v1"
-            tool = api(v1, token, "POST", "/catalog", {
-                "name": "bench-contract", "docker_image_url": image, "version": "1", "container_port": 8080,
-                "required_capabilities_schema": {"echo": {"description": "Answer with the request", "input_schema": {"type": "object"}}},
-                "required_secrets_schema": {"type": "object", "required": ["api_key"]}})
-            toolbox = api(v1, token, "POST", "/toolboxes", {"name": "bench", "provider": "local"})["id"]
-            instance = api(v1, token, "POST", f"/toolboxes/{toolbox}/instances", {"tool_id": tool["id"], "name": "bench"})
-            wait_until(lambda: api(v1, token, "GET", f"/instances/{instance['id']}")["status"] == "running", 120,
-                       "the contract tool's instance did not run within 120 s")
-            current = api(v1, token, "GET", f"/instances/{instance['id']}")
-            agent = api(v1, token, "POST", "/agents", {"name": "bench-agent"})
-            agent_token = api(v1, token, "POST", f"/agents/{agent['id']}/tokens", {"name": "bench"})["token"]
-            api(v1, token, "POST", f"/agents/{agent['id']}/toolboxes", {"toolbox_id": toolbox})
-            item = api(v1, token, "POST", f"/agents/{agent['id']}/toolbelt", {"instance_id": instance["id"]})
-            api(v1, token, "PUT", f"/toolbelt/{item['id']}/permissions/echo", {"is_allowed": True})
-            api(v1, token, "POST", f"/toolbelt/{item['id']}/credentials", {"credential_type": "api_key", "credentials": {"api_key": "sk-bench-0123456789"}})
-            direct = {"request_id": "bench", "agent_id": agent["id"], "capability": "echo", "input": {"n": 1}, "credentials": {"api_key": "sk-bench-0123456789"}}
-            bodies = {"direct": direct, "execute": {"capability": "echo", "input": {"n": 1}}}
-            for name, body in bodies.items():
-                with open(os.path.join(folder, name + ".json"), "w") as f:
-                    json.dump(body, f)
-            tool_url = f"http://127.0.0.1:{current['port_mapping']['host_port']}/execute"
-            straight_env = {"BENCH_BODY_FILE": os.path.join(folder, "direct.json"), "BENCH_BEARER": ""}
-            through_env = {"BENCH_BODY_FILE": os.path.join(folder, "execute.json"), "BENCH_BEARER": agent_token}
-            through_url = f"{v1}/toolbelt/{item['id']}/execute"
-            runs = []
-            for _ in range(RUNS):
-                # Throughput with the run's connections; the latency a call gains, with one connection (under load
-                # the tool's own processes and agentbox share the cores, and the difference measures that too).
-                runs.append({"through": wrk(through_url, script="post.lua", environment=through_env),
-                             "straight": wrk(tool_url, script="post.lua", environment=straight_env),
-                             "through_1": wrk(through_url, script="post.lua", environment=through_env, connections=1),
-                             "straight_1": wrk(tool_url, script="post.lua", environment=straight_env, connections=1)})
-            api(v1, token, "DELETE", f"/instances/{instance['id']}")
-            wait_until(lambda: not docker_ids(toolbox), 30, "the benchmark instance's container was not removed within 30 s")
+        app.start()
+        world = tool_world(app, app.admin_token, "bench", "sk-bench-0123456789")
+        direct = {"request_id": "bench", "agent_id": world["agent"], "capability": "echo", "input": {"n": 1},
+                  "credentials": {"api_key": "sk-bench-0123456789"}}
+        bodies = {"direct": direct, "execute": {"capability": "echo", "input": {"n": 1}}}
+        for name, body in bodies.items():
+            with open(os.path.join(app.folder, name + ".json"), "w") as f:
+                json.dump(body, f)
+        tool_url = f"http://127.0.0.1:{world['host_port']}/execute"
+        straight_env = {"BENCH_BODY_FILE": os.path.join(app.folder, "direct.json"), "BENCH_BEARER": ""}
+        through_env = {"BENCH_BODY_FILE": os.path.join(app.folder, "execute.json"), "BENCH_BEARER": world["agent_token"]}
+        through_url = f"{app.base}/api/v1/toolbelt/{world['item']}/execute"
+        runs = []
+        for _ in range(RUNS):
+            # Throughput with the run's connections; the latency a call gains, with one connection (under load
+            # the tool's own processes and agentbox share the cores, and the difference measures that too).
+            runs.append({"through": wrk(through_url, script="post.lua", environment=through_env),
+                         "straight": wrk(tool_url, script="post.lua", environment=straight_env),
+                         "through_1": wrk(through_url, script="post.lua", environment=through_env, connections=1),
+                         "straight_1": wrk(tool_url, script="post.lua", environment=straight_env, connections=1)})
+        app.api(app.admin_token, "DELETE", f"/api/v1/instances/{world['instance']}")
+        wait_until(lambda: not docker_ids(world["toolbox"]), 30, "the benchmark instance's container was not removed within 30 s")
     finally:
-        if toolbox:
-            ids = docker_ids(toolbox)
-            if ids:
-                subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
+        if world:
+            remove_containers(world["toolbox"])
+        app.remove()
     through, straight = summary([r["through"] for r in runs]), summary([r["straight"] for r in runs])
     result = row("tool call (contract tool: busybox sh, a process per call)", "calls/s", through,
                  "POST /api/v1/toolbelt/{item}/execute (agent token, rights, ticket, hand-out, audit, the call, audit)", straight,
@@ -320,10 +234,6 @@ def call_row(agentbox):
     result["target"] = "adds < 1 ms at p50"
     result["met"] = result["added_p50_ms"] < 1
     return result
-
-
-def docker_ids(toolbox):
-    return subprocess.run(["docker", "ps", "-aq", "--filter", f"label=agentbox.toolbox={toolbox}"], capture_output=True, text=True).stdout.split()
 
 
 # MARK: - Deploys, start-up, size
@@ -420,7 +330,7 @@ def figure(result, side):
 
 def print_table(results, header):
     print("\n" + header + "\n")
-    print(f"| benchmark | agentbox | ceiling in the same run | ratio | target | met |")
+    print("| benchmark | agentbox | ceiling in the same run | ratio | target | met |")
     print("|---|---|---|---|---|---|")
     for result in results:
         ratio = f"{result['ratio']:.2f}" if "ratio" in result else "-"
@@ -449,13 +359,12 @@ def main():
         raise BenchError(f"BENCH_ONLY names unknown rows {unknown}; use some of {','.join(ROWS)}")
     run(os.path.join(SCRIPTS, "install-deps.sh"), "bench")
     log(f"release build ({SCRATCH})")
-    run("swift", "build", "-c", "release", "--product", "agentbox", "--scratch-path", SCRATCH)
-    agentbox = os.path.join(ROOT, SCRATCH, "release", "agentbox")
-    services_were_up = subprocess.run([os.path.join(SCRIPTS, "test-services.sh"), "status"], capture_output=True).returncode == 0
+    agentbox = release_binary(SCRATCH)
+    services_were_up = services_up()
     needs_docker = any(r in ONLY for r in ("call", "deploy", "startup"))
     if needs_docker and not services_were_up:
         log("starting the test services (Docker engine, registries)")
-        run(os.path.join(SCRIPTS, "test-services.sh"), "start")
+        run(TEST_SERVICES, "start")
     results = []
 
     def measure(name, label, function, *arguments):
@@ -489,7 +398,7 @@ def main():
         measure("startup", "start-up, RSS, size", startup_row, agentbox)
     finally:
         if needs_docker and not services_were_up:
-            subprocess.run([os.path.join(SCRIPTS, "test-services.sh"), "stop"], capture_output=True)
+            subprocess.run([TEST_SERVICES, "stop"], capture_output=True)
     header = (f"agentbox benchmarks, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC: median of {RUNS} runs of {SECONDS} s, "
               f"{CONNECTIONS} connections, loopback, release build, {os.cpu_count()} cores")
     print_table(results, header)

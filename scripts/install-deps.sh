@@ -49,9 +49,9 @@ if [ "$want" = test ]; then
   # The python3 first on PATH may not be Debian's (pyenv, a venv): give it what the tests import, from PyPI.
   #   nacl: opens a sealed record independently; jsonschema: the oracle of the JSON Schema differential test;
   #   openapi_spec_validator: checks the served OpenAPI document; selenium: drives chromium in the console's tests;
-  #   mcp: the official MCP client that checks /mcp.
+  #   mcp: the official MCP client that checks /mcp; schemathesis: the API fuzzing drill (`make drills`, `make fuzz`).
   wanted=()
-  for pair in nacl.bindings:pynacl jsonschema:jsonschema openapi_spec_validator:openapi-spec-validator selenium:selenium mcp.client.streamable_http:mcp; do
+  for pair in nacl.bindings:pynacl jsonschema:jsonschema openapi_spec_validator:openapi-spec-validator selenium:selenium mcp.client.streamable_http:mcp schemathesis:schemathesis; do
     python3 -c "import ${pair%%:*}" 2>/dev/null || wanted+=("${pair#*:}")
   done
   if [ ${#wanted[@]} -gt 0 ]; then

@@ -60,6 +60,8 @@ public struct ControlPlane: Sendable {
         public var heartbeatInterval: Duration
         /// The agentbox binary droplets download and run; nil for this process's own binary.
         public var agentBinary: String?
+        /// How many failed token checks a source address may make before its checks are refused for a while.
+        public var tokenAttempts: TokenAttemptLimiter.Policy = .standard
 
         public init(
             portRange: ClosedRange<Int> = PortLeases.defaultRange, localToolboxes: LocalToolboxPolicy = .everyone, dockerSocket: String? = nil,
@@ -82,7 +84,7 @@ public struct ControlPlane: Sendable {
     /// Builds every service with the given configuration.
     public init(backend: Backend, configuration: Configuration = Configuration()) {
         self.backend = backend
-        let tokens = TokenService(database: backend.database, vault: backend.vault)
+        let tokens = TokenService(database: backend.database, vault: backend.vault, limiter: TokenAttemptLimiter(policy: configuration.tokenAttempts))
         let audit = AuditLog(vault: backend.vault)
         self.tokens = tokens
         self.audit = audit

@@ -16,6 +16,7 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
             case unavailable = "unavailable"
             case badGateway = "bad_gateway"
             case gatewayTimeout = "gateway_timeout"
+            case rateLimited = "rate_limited"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -46,6 +47,8 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
         public static let badGateway = Code(.badGateway)
         /// Something behind the appliance (a tool) did not answer in time.
         public static let gatewayTimeout = Code(.gatewayTimeout)
+        /// The caller sent too many requests of a kind (e.g. failed token checks); ``ServiceError/retryAfter`` says when to retry.
+        public static let rateLimited = Code(.rateLimited)
 
         public var description: String { value.rawValue }
     }
@@ -54,11 +57,14 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
     public let message: String
     /// A finer code for callers that act on it, e.g. `capability_denied` or `ticket_used`; the API shows it instead of ``code``.
     public let reason: String?
+    /// Seconds after which a refused request may be retried (``Code/rateLimited``).
+    public let retryAfter: Int?
 
-    public init(_ code: Code, _ message: String, reason: String? = nil) {
+    public init(_ code: Code, _ message: String, reason: String? = nil, retryAfter: Int? = nil) {
         self.code = code
         self.message = message
         self.reason = reason
+        self.retryAfter = retryAfter
     }
 
     public var description: String { message }

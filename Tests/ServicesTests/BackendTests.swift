@@ -15,7 +15,7 @@ struct BackendTests {
     @Test func serveCreatesTheFolderDatabaseAndVault() async throws {
         let test = try await TestBackend.make()
         #expect(test.directory.hasDatabase)
-        #expect(try test.database.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials", "005_toolbox_agents"])
+        #expect(try test.database.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials", "005_toolbox_agents", "006_full_id_checks"])
         #expect(test.vault.activeKeyVersion == 1)
         #expect(try test.database.foreignKeyViolations().isEmpty)
     }
@@ -45,7 +45,7 @@ struct BackendTests {
     @Test func migratingTwiceIsANoOp() async throws {
         let folder = try TemporaryDirectory()
         let directory = DataDirectory(path: folder.appending("data"))
-        #expect(try await Maintenance.migrate(directory) == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials", "005_toolbox_agents"])
+        #expect(try await Maintenance.migrate(directory) == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials", "005_toolbox_agents", "006_full_id_checks"])
         #expect(try await Maintenance.migrate(directory) == [])
         let report = try await Maintenance.check(directory)
         #expect(report.isClean)

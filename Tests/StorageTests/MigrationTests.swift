@@ -85,7 +85,7 @@ struct MigrationTests {
 
         #expect(try await test.database.read(schema) == before)
         #expect(try test.database.schemaVersion() == versionBefore)
-        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials", "005_toolbox_agents"])
+        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials", "005_toolbox_agents", "006_full_id_checks"])
         try test.expectNoDanglingRows()
     }
 
@@ -125,6 +125,36 @@ struct MigrationTests {
         #expect(instances.first?.previousVersion == nil && instances.first?.restartRequestedAt == nil)
     }
 
+    @Test func migration006KeepsCredentialRowsAndChecksWholeIds() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("agentbox-m006-\(UUID().uuidString.lowercased())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = try AppDatabase.open(path: folder.appendingPathComponent("agentbox.sqlite").path)
+        try Migrator.databaseMigrator.migrate(database.writer, upTo: Migration005ToolboxAgents.identifier)
+        let now = Timestamp.string(from: Date())
+        let registryID = UUID().uuidString.lowercased()
+        let cloudID = UUID().uuidString.lowercased()
+        try await database.write { db in
+            try db.execute(
+                sql: "INSERT INTO registry_credentials VALUES (?, 'ghcr.io', 'ada', X'01', ?, ?)", arguments: [registryID, now, now])
+            try db.execute(
+                sql: "INSERT INTO cloud_credentials VALUES (?, 'digitalocean', X'02', 'ada@example.com', NULL, ?, ?, ?)",
+                arguments: [cloudID, now, now, now])
+        }
+        try database.migrate()
+        let kept = try await database.read { db in
+            (try String.fetchAll(db, sql: "SELECT id FROM registry_credentials"), try String.fetchAll(db, sql: "SELECT id FROM cloud_credentials"))
+        }
+        #expect(kept.0 == [registryID] && kept.1 == [cloudID])
+        await #expect(throws: (any Error).self) {
+            try await database.write { db in
+                try db.execute(
+                    sql: "INSERT INTO registry_credentials VALUES ('12345678-ABCD-4ABC-8ABC-ABCDEFABCDEF', 'quay.io', 'ada', X'01', ?, ?)",
+                    arguments: [now, now])
+            }
+        }
+    }
+
     @Test func databaseOfANewerAgentboxIsRefused() async throws {
         let test = try TestDatabase()
         try await test.execute("INSERT INTO grdb_migrations (identifier) VALUES ('999_future_feature')")
@@ -137,7 +167,7 @@ struct MigrationTests {
         #expect(error?.code == .newerSchema)
         #expect(error?.message.contains("999_future_feature") == true)
         #expect(error?.message.contains("newer agentbox") == true)
-        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials", "005_toolbox_agents", "999_future_feature"])
+        #expect(try reopened.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials", "005_toolbox_agents", "006_full_id_checks", "999_future_feature"])
         let schemaAfter = try await reopened.read { db in
             try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
         }
@@ -173,7 +203,7 @@ struct MigrationTests {
         let created = try AppDatabase.open(path: missing)
         try created.migrate()
         #expect(FileManager.default.fileExists(atPath: missing))
-        #expect(try created.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials", "005_toolbox_agents"])
+        #expect(try created.schemaVersion() == ["001_initial_schema", "002_port_leases", "003_instance_runtime", "004_cloud_credentials", "005_toolbox_agents", "006_full_id_checks"])
         try test.expectNoDanglingRows()
     }
 

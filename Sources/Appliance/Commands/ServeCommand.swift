@@ -64,6 +64,12 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "path"))
     var agentBinary: String?
 
+    @Option(help: ArgumentHelp(
+        "Failed token checks a client address may make per minute; past them its requests get 429 until the allowance refills "
+            + "(env AGENTBOX_TOKEN_FAILURES_PER_MINUTE; default 20; 0 turns the limit off).",
+        valueName: "count"))
+    var tokenFailuresPerMinute: Int?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let host = host ?? environment["AGENTBOX_HOST"] ?? "127.0.0.1"
@@ -85,6 +91,11 @@ struct ServeCommand: AsyncParsableCommand {
         let beat = try dtmaHeartbeatInterval ?? environment["AGENTBOX_DTMA_HEARTBEAT_INTERVAL"].map { try Self.number($0, "AGENTBOX_DTMA_HEARTBEAT_INTERVAL") } ?? 10
         guard beat >= 0.2, beat <= 3600 else { throw ValidationError("--dtma-heartbeat-interval must be from 0.2 to 3600 seconds") }
         let agentBinary = try (agentBinary ?? environment["AGENTBOX_AGENT_BINARY"]).map(Self.agentBinary)
+        let tokenFailures = try tokenFailuresPerMinute ?? environment["AGENTBOX_TOKEN_FAILURES_PER_MINUTE"].map {
+            guard let count = Int($0) else { throw ValidationError("AGENTBOX_TOKEN_FAILURES_PER_MINUTE '\($0)' is not a whole number") }
+            return count
+        } ?? TokenAttemptLimiter.Policy.standard.failures
+        guard tokenFailures >= 0 else { throw ValidationError("--token-failures-per-minute must be 0 (off) or more") }
         let backend = try await data.openBackend(.create, label: "agentbox")
         // With --tls, the certificate names loopback, the listening address and the public URL's host; droplets pin its key.
         var identity: ServerIdentity?
@@ -99,6 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
             enrollmentTimeout: .seconds(enrollment), publicURL: publicURL, appliancePin: identity?.pin,
             heartbeatInterval: .milliseconds(Int(beat * 1000)))
         configuration.agentBinary = agentBinary
+        configuration.tokenAttempts = TokenAttemptLimiter.Policy(failures: tokenFailures)
         let plane = ControlPlane(backend: backend, configuration: configuration)
         let metrics = ServerMetrics()
         MetricsSystem.bootstrap(metrics.factory)

@@ -84,7 +84,16 @@ struct Console: Sendable {
         guard let pre = ConsoleSessions.cookie(ConsoleSessions.preSessionCookie, in: request),
             ConsoleSessions.matches(form["csrf"], sessions.csrf(for: pre))
         else { return forged(nil) }
-        guard let token = form.text("token"), let principal = try? await plane.tokens.authenticate(token), case .user = principal else {
+        let token = form.text("token")
+        var principal: Principal?
+        do {
+            if let token { principal = try await plane.tokens.authenticate(token, from: RequestSource.address) }
+        } catch let error as ServiceError where error.code == .rateLimited {
+            return signInPage(error: error.message.prefix(1).uppercased() + error.message.dropFirst() + ".", status: .tooManyRequests)
+        } catch {
+            principal = nil
+        }
+        guard let token, let principal, case .user = principal else {
             return signInPage(error: "That is not a valid user token: it may be mistyped, revoked or expired, or belong to an agent.", status: .unauthorized)
         }
         return ConsolePages.redirect(

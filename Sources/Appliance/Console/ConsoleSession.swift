@@ -34,7 +34,7 @@ struct ConsoleSessions: Sendable {
     /// The signed-in user of `request`, or nil (no cookie, or a token that is not a live user token).
     func signedIn(_ request: Request) async -> SignedIn? {
         guard let token = Self.cookie(Self.sessionCookie, in: request),
-            let principal = try? await tokens.authenticate(token), case .user(let user) = principal
+            let principal = try? await tokens.authenticate(token, from: RequestSource.address), case .user(let user) = principal
         else { return nil }
         return SignedIn(principal: principal, user: user, csrf: csrf(for: token))
     }

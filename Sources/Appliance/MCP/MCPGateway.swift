@@ -45,7 +45,9 @@ actor MCPGateway {
             router.on("/mcp", method: method) { request, _ in
                 let principal: Principal
                 do {
-                    principal = try await plane.tokens.authenticate(try request.bearerToken())
+                    principal = try await plane.tokens.authenticate(try request.bearerToken(), from: RequestSource.address)
+                } catch let error as ServiceError where error.code == .rateLimited {
+                    return Self.response(.error(statusCode: 429, .invalidRequest(error.message)), challenge: false)
                 } catch {
                     return Self.response(.error(statusCode: 401, .invalidRequest("send an agent token: Authorization: Bearer <token>")), challenge: true)
                 }

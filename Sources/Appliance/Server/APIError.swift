@@ -12,11 +12,14 @@ struct APIError: Error {
     let status: HTTPResponse.Status
     let code: String
     let message: String
+    /// Seconds to wait before retrying (a `Retry-After` header).
+    var retryAfter: Int?
 
-    init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+    init(_ status: HTTPResponse.Status, _ code: String, _ message: String, retryAfter: Int? = nil) {
         self.status = status
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     /// The API's view of any error; `internal` for anything unexpected (whose details go to the log only).
@@ -25,7 +28,7 @@ struct APIError: Error {
         case let error as APIError:
             self = error
         case let error as ServiceError:
-            self.init(Self.status(of: error.code), error.reason ?? error.code.description, error.message)
+            self.init(Self.status(of: error.code), error.reason ?? error.code.description, error.message, retryAfter: error.retryAfter)
         case let error as StorageError:
             self.init(storage: error)
         case let error as any HTTPResponseError:
@@ -48,6 +51,16 @@ struct APIError: Error {
         case .foreignKeyViolation: self.init(.conflict, "conflict", error.message)
         case .checkViolation, .notNullViolation: self.init(.unprocessableContent, "unprocessable", error.message)
         case .busy: self.init(.serviceUnavailable, "busy", "the database is busy; retry shortly")
+        case .diskFull:
+            self.init(
+                .serviceUnavailable, "disk_full",
+                "the disk of the data directory is full: this change was not written (nothing written before is lost); "
+                    + "free space on that disk, then retry", retryAfter: 30)
+        case .io, .readOnly:
+            self.init(
+                .serviceUnavailable, "storage_unavailable",
+                "the data directory cannot be written now (\(error.message)); this change was not written; fix the disk, then retry",
+                retryAfter: 30)
         default: self.init(.internalServerError, "internal", "agentbox failed to handle this request; the log has the details")
         }
     }
@@ -64,6 +77,7 @@ struct APIError: Error {
         case .unavailable: .serviceUnavailable
         case .badGateway: .badGateway
         case .gatewayTimeout: .gatewayTimeout
+        case .rateLimited: .tooManyRequests
         default: .internalServerError
         }
     }
@@ -74,6 +88,9 @@ struct APIError: Error {
         var response = (try? JSONResponse.encode(body, status: status)) ?? Response(status: status)
         if status == .unauthorized {
             response.headers[.wwwAuthenticate] = #"Bearer realm="agentbox""#
+        }
+        if let retryAfter {
+            response.headers[.retryAfter] = String(retryAfter)
         }
         return response
     }

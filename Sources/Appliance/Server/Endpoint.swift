@@ -146,7 +146,7 @@ extension Router where Context == APIContext {
             on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
                 var principal: Principal?
                 if endpoint.access == .authenticated {
-                    principal = try await tokens.authenticate(try request.bearerToken())
+                    principal = try await tokens.authenticate(try request.bearerToken(), from: context.clientAddress)
                 }
                 return try await endpoint.handler(Call(request: request, context: context, principal: principal))
             }

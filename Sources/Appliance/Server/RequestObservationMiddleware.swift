@@ -37,7 +37,7 @@ struct RequestObservationMiddleware: RouterMiddleware {
                 ])
         }
         do {
-            var response = try await next(request, context)
+            var response = try await RequestSource.$address.withValue(context.clientAddress) { try await next(request, context) }
             status = response.status.code
             response.headers[Self.requestIDHeader] = context.id
             return response

@@ -18,12 +18,15 @@ public final class TokenService: Sendable {
     let database: AppDatabase
     let vault: Vault
     let audit: AuditLog
+    /// Refuses token checks from a source address that failed too many of them.
+    let limiter: TokenAttemptLimiter
     private let lastUsedWrites = Mutex<[UUID: Date]>([:])
 
-    public init(database: AppDatabase, vault: Vault) {
+    public init(database: AppDatabase, vault: Vault, limiter: TokenAttemptLimiter = TokenAttemptLimiter()) {
         self.database = database
         self.vault = vault
         self.audit = AuditLog(vault: vault)
+        self.limiter = limiter
     }
 
     /// The stored form of a token.
@@ -46,7 +49,14 @@ public final class TokenService: Sendable {
     }
 
     /// The caller a presented token belongs to; throws `unauthenticated` (and audits the failure) otherwise.
-    public func authenticate(_ token: String) async throws -> Principal {
+    ///
+    /// `source` is the caller's address: once it has failed too many checks (``TokenAttemptLimiter``), every check
+    /// from it throws `rateLimited` without looking at the token, until its allowance refills; that moment is audited once.
+    public func authenticate(_ token: String, from source: String? = nil) async throws -> Principal {
+        if let source, case .limited(let seconds) = limiter.verdict(for: source) {
+            throw ServiceError(
+                .rateLimited, "too many failed token attempts from this address; retry in \(seconds) s", retryAfter: seconds)
+        }
         do {
             _ = try TokenFormat.parse(token)
             let tokenHash = hash(token)
@@ -70,11 +80,19 @@ public final class TokenService: Sendable {
             try await noteUse(record, at: now)
             return principal
         } catch let error as ServiceError where error.code == .unauthenticated {
+            let limited = source.map { limiter.recordFailure(from: $0) } ?? false
             try await database.transaction { [audit] tx in
                 try audit.append(
                     AuditEvent(
                         actor: .system, action: "token.rejected", outcome: .denied,
                         detail: ["reason": error.message, "prefix": TokenFormat.displayPrefix(token)]), in: tx)
+                if let source, limited {
+                    try audit.append(
+                        AuditEvent(
+                            actor: .system, action: "token.rate_limited", outcome: .denied,
+                            detail: ["source": source, "failures": String(self.limiter.policy.failures), "period_seconds": String(Int(self.limiter.policy.period))]),
+                        in: tx)
+                }
             }
             throw error
         }

@@ -10,6 +10,7 @@ enum Migrator {
         migrator.registerMigration(Migration003InstanceRuntime.identifier, migrate: Migration003InstanceRuntime.migrate)
         migrator.registerMigration(Migration004CloudCredentials.identifier, migrate: Migration004CloudCredentials.migrate)
         migrator.registerMigration(Migration005ToolboxAgents.identifier, migrate: Migration005ToolboxAgents.migrate)
+        migrator.registerMigration(Migration006FullIdChecks.identifier, migrate: Migration006FullIdChecks.migrate)
         return migrator
     }()
 }

@@ -15,8 +15,11 @@ struct TestAPI {
     /// Creates an admin offline, then starts the server with `serveArguments` added. By default the local
     /// toolboxes' DTMA is off (`--reconcile-interval 0`), so instances stay as the API left them; tests of
     /// real deployments pass their own interval and port range.
-    static func start(serveArguments: [String] = ["--reconcile-interval", "0"], environment: [String: String] = [:]) async throws -> TestAPI {
-        let folder = try TemporaryDirectory()
+    /// The data directory is `data` in `folder` (a new temporary folder unless given).
+    static func start(
+        serveArguments: [String] = ["--reconcile-interval", "0"], environment: [String: String] = [:], folder: TemporaryDirectory? = nil
+    ) async throws -> TestAPI {
+        let folder = try folder ?? TemporaryDirectory()
         var agentbox = AgentboxProcess(folder: folder)
         agentbox.environment = environment
         let data = folder.appending("data")

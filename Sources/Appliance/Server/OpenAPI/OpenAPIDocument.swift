@@ -39,7 +39,8 @@ enum OpenAPIDocument {
             "NotFound": {"description": "Absent, or not the caller's.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             "Conflict": {"description": "Clashes with existing rows or state.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             "Unprocessable": {"description": "Valid JSON that breaks a rule.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-            "TooLarge": {"description": "Body over 1 MiB.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            "TooLarge": {"description": "Body over 1 MiB.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "TooManyRequests": {"description": "Too many failed token checks from this address; retry after Retry-After seconds.", "headers": {"Retry-After": {"schema": {"type": "integer"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
           }
         }
         """#
@@ -52,6 +53,7 @@ enum OpenAPIDocument {
             try paths.merge(object(fragment.paths), uniquingKeysWith: { _, _ in throw DuplicateEntry() })
             try schemas.merge(object(fragment.schemas), uniquingKeysWith: { _, _ in throw DuplicateEntry() })
         }
+        paths = paths.mapValues { addSharedResponses(to: $0) }
         var components = try object(components)
         components["schemas"] = schemas
         let document: [String: Any] = [
@@ -66,6 +68,20 @@ enum OpenAPIDocument {
             "components": components,
         ]
         return try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
+    }
+
+    /// The answers every route may give besides its own: 429 where a token is checked (too many failures from the
+    /// caller's address), 503 where something is written (the data directory's disk is full).
+    private static func addSharedResponses(to pathItem: Any) -> Any {
+        guard var operations = pathItem as? [String: Any] else { return pathItem }
+        for (method, operation) in operations {
+            guard var operation = operation as? [String: Any], var responses = operation["responses"] as? [String: Any] else { continue }
+            if responses["401"] != nil, responses["429"] == nil { responses["429"] = ["$ref": "#/components/responses/TooManyRequests"] }
+            if method != "get", responses["503"] == nil { responses["503"] = ["$ref": "#/components/responses/Unavailable"] }
+            operation["responses"] = responses
+            operations[method] = operation
+        }
+        return operations
     }
 
     private static func object(_ text: String) throws -> [String: Any] {

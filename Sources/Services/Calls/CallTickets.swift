@@ -53,6 +53,12 @@ public final class CallTickets: Sendable {
         return ticket
     }
 
+    /// The binding of a live ticket, without redeeming it (nil for any other text).
+    public func pending(_ ticket: String) -> Binding? {
+        let key = Self.digest(ticket)
+        return state.withLock { $0.live[key]?.binding }
+    }
+
     /// Redeems a ticket, once: its binding, or `ticket_invalid`, `ticket_used` or `ticket_expired`.
     public func redeem(_ ticket: String) throws(ServiceError) -> Binding {
         let key = Self.digest(ticket)

@@ -39,6 +39,15 @@ public struct CredentialHandout: Sendable {
         guard case .toolbox(let toolbox) = principal else {
             throw ServiceError(.forbidden, "only a toolbox's DTMA, with its toolbox token, may redeem call tickets", reason: "toolbox_token_required")
         }
+        // A ticket shown by a toolbox its instance is not on is refused without being used up: no other owner's
+        // droplet can end the call it was minted for.
+        if let pending = tickets.pending(ticket),
+            try await database.snapshot({ try $0.fetch(AccountToolInstance.self, id: pending.instanceID)?.accountToolEnvironmentID }) != toolbox.id
+        {
+            let error = Self.notOnToolbox()
+            try await record(.denied(error), binding: pending, toolbox: toolbox)
+            throw error
+        }
         let binding: CallTickets.Binding
         do {
             binding = try tickets.redeem(ticket)
@@ -87,11 +96,15 @@ public struct CredentialHandout: Sendable {
         }
     }
 
+    private static func notOnToolbox() -> ServiceError {
+        ServiceError(.forbidden, "the ticket's tool instance is not on this toolbox", reason: "instance_not_on_toolbox")
+    }
+
     /// The rules after the ticket, in order; the credential to hand out when all hold.
     static func check(_ binding: CallTickets.Binding, toolbox: AccountToolEnvironment, in tx: Transaction) throws -> AgentToolCredential {
         func deny(_ reason: String, _ message: String) -> ServiceError { ServiceError(.forbidden, message, reason: reason) }
         guard let instance = try tx.fetch(AccountToolInstance.self, id: binding.instanceID), instance.accountToolEnvironmentID == toolbox.id else {
-            throw deny("instance_not_on_toolbox", "the ticket's tool instance is not on this toolbox")
+            throw notOnToolbox()
         }
         guard try tx.agentToolboxAccess(agentID: binding.agentID, toolboxID: toolbox.id) != nil else {
             throw deny("toolbox_access_denied", "the calling agent has no access to this toolbox")

@@ -20,6 +20,27 @@ struct OpenAPITests {
         return found
     }
 
+    /// What the fuzzing drill found: the server took null for optional fields the document said must be strings, and
+    /// counted lengths in grapheme clusters where the document's maxLength counts code points.
+    @Test func optionalNullsAndLengthsAreAsTheDocumentSays() async throws {
+        let api = try await TestAPI.start()
+        let document = try await api.request("GET", "/api/v1/openapi.json", token: nil).json
+        let schemas = (document["components"] as? [String: Any])?["schemas"] as? [String: Any]
+        let agentCreate = try #require(schemas?["AgentCreate"] as? [String: Any])
+        let description = (agentCreate["properties"] as? [String: Any])?["description"] as? [String: Any]
+        #expect(description?["type"] as? [String] == ["string", "null"])
+        let name = (agentCreate["properties"] as? [String: Any])?["name"] as? [String: Any]
+        #expect(name?["type"] as? String == "string", "a required field stays non-null")
+        let created = try await api.request("POST", "/api/v1/agents", token: api.adminToken, body: ["name": "nulls", "description": NSNull()])
+        #expect(created.status == 201)
+        #expect(try await api.request("POST", "/api/v1/agents", token: api.adminToken, body: ["name": NSNull()]).status == 400)
+        // 60 x "e" + combining acute: 60 characters on screen, 120 code points; the limit is 100.
+        let combining = String(repeating: "e\u{301}", count: 60)
+        let long = try await api.request("POST", "/api/v1/agents", token: api.adminToken, body: ["name": combining])
+        #expect(long.status == 400 && String(decoding: long.body, as: UTF8.self).contains("at most 100"))
+        try await api.stop()
+    }
+
     @Test func theServedDocumentDescribesExactlyTheRoutes() async throws {
         let test = try await TestBackend.make()
         let endpoints = try HTTPServer.endpoints(ControlPlane(backend: test.backend))

@@ -19,7 +19,7 @@ public enum AccountIdentifierMask {
         guard let identifier else { return nil }
         let trimmed = identifier.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { return nil }
-        guard trimmed.count <= limit else {
+        guard identifier.unicodeScalars.count <= limit else {
             throw ServiceError(.invalidRequest, "account_identifier must be at most \(limit) characters")
         }
         guard !trimmed.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) }) else {

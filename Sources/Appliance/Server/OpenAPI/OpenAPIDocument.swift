@@ -55,12 +55,13 @@ enum OpenAPIDocument {
         }
         paths = paths.mapValues { addSharedResponses(to: $0) }
         var components = try object(components)
-        components["schemas"] = schemas
+        components["schemas"] = nullableOptionalFields(in: schemas, requestBodies: requestBodySchemas(paths))
         let document: [String: Any] = [
             "openapi": "3.1.0",
             "info": [
                 "title": "agentbox", "version": version,
-                "description": "The control plane of agentbox: users, agents, tokens, the tool catalog, toolboxes, tool instances and toolbelts.",
+                "description": "The control plane of agentbox: users, agents, tokens, the tool catalog, toolboxes, tool instances and toolbelts. "
+                    + "In a request body, an optional field sent as null is the same as leaving it out.",
             ],
             "servers": [["url": "/"]],
             "security": [["bearer": [String]()]],
@@ -82,6 +83,37 @@ enum OpenAPIDocument {
             operations[method] = operation
         }
         return operations
+    }
+
+    /// The names of the component schemas that request bodies refer to.
+    private static func requestBodySchemas(_ paths: [String: Any]) -> Set<String> {
+        var names: Set<String> = []
+        for case let operations as [String: Any] in paths.values {
+            for case let operation as [String: Any] in operations.values {
+                let body = (operation["requestBody"] as? [String: Any])?["content"] as? [String: Any]
+                let schema = (body?["application/json"] as? [String: Any])?["schema"] as? [String: Any]
+                if let reference = schema?["$ref"] as? String { names.insert(String(reference.split(separator: "/").last ?? "")) }
+            }
+        }
+        return names
+    }
+
+    /// The request bodies' optional fields accept null, as the server does (it decodes a null field as an absent one).
+    private static func nullableOptionalFields(in schemas: [String: Any], requestBodies: Set<String>) -> [String: Any] {
+        var schemas = schemas
+        for name in requestBodies {
+            guard var schema = schemas[name] as? [String: Any], var properties = schema["properties"] as? [String: Any] else { continue }
+            let required = Set(schema["required"] as? [String] ?? [])
+            for (field, property) in properties where !required.contains(field) {
+                guard var property = property as? [String: Any], let type = property["type"] as? String else { continue }
+                property["type"] = [type, "null"]
+                if let values = property["enum"] as? [Any] { property["enum"] = values + [NSNull()] }
+                properties[field] = property
+            }
+            schema["properties"] = properties
+            schemas[name] = schema
+        }
+        return schemas
     }
 
     private static func object(_ text: String) throws -> [String: Any] {

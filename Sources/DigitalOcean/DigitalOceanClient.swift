@@ -93,9 +93,26 @@ public final class DigitalOceanClient: Sendable {
                 return try await createDroplet(request)
             } catch where error.isRetryable && attempt < retry.attempts {
                 Counter(label: "agentbox_digitalocean_retries_total", dimensions: [("reason", "create_unknown")]).increment()
+                // A dropped connection or a 5xx may hide a droplet that was made; a 429 made nothing.
+                if error.code != .rateLimited, let found = try await awaitListing(tag: tag) { return (found, nil) }
                 try await Self.sleep(retry.delay(after: attempt, asked: nil))
             }
         }
+    }
+
+    /// The droplet tagged `tag` once DigitalOcean lists it, asked every `retry.base` for `retry.listingGrace`; nil if none shows.
+    private func awaitListing(tag: String) async throws(DigitalOceanError) -> Droplet? {
+        let deadline = ContinuousClock.now + retry.listingGrace
+        while ContinuousClock.now < deadline {
+            try await Self.sleep(min(retry.base, retry.listingGrace))
+            if let found = try await adopt(tag: tag) { return found }
+        }
+        return nil
+    }
+
+    /// Deletes every droplet tagged `tag` but `kept`: extras a create whose answer was lost made, listed late.
+    public func deleteDroplets(tag: String, except kept: Int) async throws(DigitalOceanError) {
+        for extra in try await droplets(tag: tag) where extra.id != kept { try await deleteDroplet(extra.id) }
     }
 
     /// The oldest droplet tagged `tag` after deleting the others, or nil when there is none.

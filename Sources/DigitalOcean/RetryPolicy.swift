@@ -5,11 +5,15 @@ public struct RetryPolicy: Sendable {
     public var base: Duration
     public var cap: Duration
     public var attempts: Int
+    /// How long a create whose answer was lost waits for DigitalOcean to list the droplet it may have made, before
+    /// creating again (a droplet just accepted may be missing from lists for a few seconds).
+    public var listingGrace: Duration
 
-    public init(base: Duration = .seconds(1), cap: Duration = .seconds(30), attempts: Int = 5) {
+    public init(base: Duration = .seconds(1), cap: Duration = .seconds(30), attempts: Int = 5, listingGrace: Duration = .seconds(10)) {
         self.base = base
         self.cap = cap
         self.attempts = max(1, attempts)
+        self.listingGrace = listingGrace
     }
 
     /// The wait before try `attempt + 1` (after `attempt` failed tries, from 1); `asked` is what the server asked for.

@@ -109,6 +109,28 @@ struct DigitalOceanClientTests {
         #expect(try await sim.requests("POST", "/v2/droplets") == 2)
     }
 
+    /// Found by the DigitalOcean drill: the create's answer is lost and DigitalOcean does not list the new droplet for
+    /// two seconds; creating again after one empty list made a second droplet.
+    @Test func aLostCreateWaitsForALateListingInsteadOfCreatingAgain() async throws {
+        let (sim, client) = try await standIn()
+        defer { Task { await sim.stop() } }
+        try await sim.inject(["drop_after_create": 1, "not_found_for_seconds": 2])
+        let tag = "agentbox-toolbox-late"
+        let droplet = try await client.ensureDroplet(request("box-late", tag: tag), tag: tag).droplet
+        #expect(try await sim.requests("POST", "/v2/droplets") == 1, "the create was not repeated")
+        #expect(try await client.droplets(tag: tag).map(\.id) == [droplet.id])
+    }
+
+    @Test func extrasOfATagAreDeletedAroundTheRecordedDroplet() async throws {
+        let (sim, client) = try await standIn()
+        defer { Task { await sim.stop() } }
+        let tag = "agentbox-toolbox-extras"
+        _ = try await client.createDroplet(request("box-old", tag: tag))
+        let recorded = try await client.createDroplet(request("box-new", tag: tag)).droplet
+        try await client.deleteDroplets(tag: tag, except: recorded.id)
+        #expect(try await client.droplets(tag: tag).map(\.id) == [recorded.id])
+    }
+
     @Test func extraDropletsOfATagAreDeletedKeepingTheOldest() async throws {
         let (sim, client) = try await standIn()
         defer { Task { await sim.stop() } }

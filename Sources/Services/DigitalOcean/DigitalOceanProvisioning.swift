@@ -108,6 +108,9 @@ public struct DigitalOceanProvisioning: Sendable {
             }
         }
         if toolbox.publicIPAddress == nil {
+            // Until the droplet is up, a droplet of a create whose answer was lost (before a restart, or listed late)
+            // may still surface under the tag: only the recorded one stays.
+            try await client.deleteDroplets(tag: tag, except: Int(dropletID))
             let age = Date().timeIntervalSince(toolbox.createdAt)
             guard let droplet = try await client.droplet(Int(dropletID)) else {
                 // A droplet just accepted may answer 404 for a while: a failed create action, or a long silence, says it is gone.

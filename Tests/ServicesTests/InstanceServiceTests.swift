@@ -1,6 +1,6 @@
 import Foundation
 import JSONSchema
-import Services
+@testable import Services
 import Storage
 import TestSupport
 import Testing
@@ -41,6 +41,19 @@ struct InstanceServiceTests {
         let later = try await bed.plane.instances.create(toolboxID: toolbox.id, toolID: tool.id, name: "mail-2", config: nil, by: bed.ada)
         #expect(later.version == "2.0.0" && later.baseConfigOverrideJSON == nil)
         #expect(later.portMappingJSON != instance.portMappingJSON, "two instances never share a host port")
+    }
+
+    /// Found by the secret-hygiene drill: a cascade's instance whose removal failed (`error`) stuck its droplet's
+    /// deprovisioning for good, since `error` may not go straight to `deleting`.
+    @Test func anInstanceInAnyStatusIsRemovedWhenItsToolboxGoes() async throws {
+        let (bed, tool, toolbox) = try await setUp()
+        for status in [InstanceStatus.error, .running, .stopped, .pendingDeploy, .pendingDelete, .deleting] {
+            let instance = try await bed.plane.instances.create(toolboxID: toolbox.id, toolID: tool.id, name: "web-\(status.rawValue)", config: nil, by: bed.ada)
+            let current = try await force(instance, to: status, in: bed)
+            let audit = bed.plane.audit
+            try await bed.database.transaction { tx in try InstanceService.remove(current, by: .toolbox(toolbox), audit: audit, in: tx) }
+            #expect(try await bed.database.fetchAccountToolInstance(id: instance.id) == nil, "an instance in \(status.rawValue) was not removed")
+        }
     }
 
     @Test func configIsCheckedAgainstTheToolsSchemaAndViolationsAreListedByPointer() async throws {

@@ -128,7 +128,8 @@ actor LocalToolboxRunner {
 
     private func passOnce(_ toolboxID: UUID) async {
         do {
-            let desired = try await control.desiredState(toolboxID)
+            // Signals and Docker events name droplets' toolboxes too: those run on their droplets, never here.
+            let desired = try await control.desiredState(toolboxID, provider: .local)
             let reconciler = reconcilers[toolboxID] ?? Reconciler(toolboxID: toolboxID, docker: docker, events: { [eventInput] id, kind, message in
                 eventInput.yield(InstanceEvent(accountToolInstanceID: id, kind: kind, message: message))
             })

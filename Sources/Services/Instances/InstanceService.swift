@@ -241,6 +241,10 @@ public struct InstanceService: Sendable {
     /// removes its toolbelt items, their permissions and credentials with it.
     static func remove(_ instance: AccountToolInstance, by principal: Principal, audit: AuditLog, in tx: Transaction) throws {
         var instance = instance
+        // Whatever happened last (a removal that failed left it in `error`), it is asked to go, then goes.
+        if ![.pendingDelete, .deleting].contains(instance.statusOnToolbox) {
+            try move(&instance, to: .pendingDelete, by: principal, audit: audit, in: tx)
+        }
         if instance.statusOnToolbox != .deleting { try move(&instance, to: .deleting, by: principal, audit: audit, in: tx) }
         try InstanceStatusMachine.remove(from: instance.statusOnToolbox)
         try tx.delete(AccountToolInstance.self, id: instance.id)

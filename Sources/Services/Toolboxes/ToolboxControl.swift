@@ -55,10 +55,11 @@ public struct ToolboxControl: Sendable {
     /// and `deleting` ones must have no container, nor has any instance of a deprovisioning toolbox. Instances
     /// without a leased port are left out. Each carries its image, restart marker, rollback target and, for a
     /// private registry, the login (opened from the vault).
-    public func desiredState(_ toolboxID: UUID) async throws -> DesiredState {
+    /// With `provider`, a toolbox of another provider is `notFound` too (the local DTMA runs local toolboxes only).
+    public func desiredState(_ toolboxID: UUID, provider: ToolboxProvider? = nil) async throws -> DesiredState {
         try await database.snapshot { [vault] tx in
-            guard let toolbox = try tx.fetch(AccountToolEnvironment.self, id: toolboxID) else {
-                throw ServiceError(.notFound, "no toolbox has id \(toolboxID.uuidString.lowercased())")
+            guard let toolbox = try tx.fetch(AccountToolEnvironment.self, id: toolboxID), provider == nil || toolbox.provider == provider else {
+                throw ServiceError(.notFound, "no \(provider.map { "\($0.rawValue) " } ?? "")toolbox has id \(toolboxID.uuidString.lowercased())")
             }
             return try Self.desiredState(of: toolbox, instances: tx.accountToolInstances(accountToolEnvironmentID: toolboxID), vault: vault, in: tx)
         }

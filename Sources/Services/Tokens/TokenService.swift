@@ -77,7 +77,7 @@ public final class TokenService: Sendable {
             guard let principal else {
                 throw ServiceError(.unauthenticated, "an enrollment token only enrolls a new toolbox")
             }
-            try await noteUse(record, at: now)
+            await noteUse(record, at: now)
             return principal
         } catch let error as ServiceError where error.code == .unauthenticated {
             let limited = source.map { limiter.recordFailure(from: $0) } ?? false
@@ -176,7 +176,8 @@ public final class TokenService: Sendable {
     }
 
     /// Writes `last_used_at` when it is older than ``lastUsedInterval``, remembering writes in memory.
-    private func noteUse(_ record: APIToken, at now: Date) async throws {
+    /// Soft state: a stamp that cannot be written (a full disk) fails no request; it is tried again a minute later.
+    private func noteUse(_ record: APIToken, at now: Date) async {
         let due = lastUsedWrites.withLock { writes in
             let last = max(writes[record.id] ?? .distantPast, record.lastUsedAt ?? .distantPast)
             guard now.timeIntervalSince(last) >= Self.lastUsedInterval else { return false }
@@ -184,7 +185,7 @@ public final class TokenService: Sendable {
             return true
         }
         if due {
-            try await database.touchAPIToken(id: record.id, at: Timestamp.rounded(now))
+            try? await database.touchAPIToken(id: record.id, at: Timestamp.rounded(now))
         }
     }
 }

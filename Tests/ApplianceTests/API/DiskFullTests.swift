@@ -14,6 +14,8 @@ struct DiskFullTests {
         let api = try await TestAPI.start(folder: folder)
         let before = try await api.request("POST", "/api/v1/agents", token: api.adminToken, body: ["name": "before"])
         #expect(before.status == 201)
+        // A token not used yet: its first use stamps last_used_at, which must not fail a read on a full disk.
+        let fresh = try #require(try await api.request("POST", "/api/v1/tokens", token: api.adminToken, body: ["name": "fresh"]).string("token"))
 
         // dd stops with "No space left on device" (a non-zero exit) once the tmpfs is full.
         _ = try? await Command.run(["dd", "if=/dev/zero", "of=\(data)/filler", "bs=1M"], in: folder)
@@ -28,6 +30,7 @@ struct DiskFullTests {
         #expect(String(decoding: reply.body, as: UTF8.self).contains("disk of the data directory is full"))
         #expect(reply.headers["retry-after"] != nil)
         #expect(try await api.request("GET", "/api/v1/agents", token: api.adminToken).status == 200, "reads go on")
+        #expect(try await api.request("GET", "/api/v1/me", token: fresh).status == 200, "a read with a token's first use goes on")
         #expect(try await api.request("GET", "/healthz", token: nil).status == 200)
 
         try FileManager.default.removeItem(atPath: "\(data)/filler")

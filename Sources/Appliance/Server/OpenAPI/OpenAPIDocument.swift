@@ -105,9 +105,13 @@ enum OpenAPIDocument {
             guard var schema = schemas[name] as? [String: Any], var properties = schema["properties"] as? [String: Any] else { continue }
             let required = Set(schema["required"] as? [String] ?? [])
             for (field, property) in properties where !required.contains(field) {
-                guard var property = property as? [String: Any], let type = property["type"] as? String else { continue }
-                property["type"] = [type, "null"]
-                if let values = property["enum"] as? [Any] { property["enum"] = values + [NSNull()] }
+                guard var property = property as? [String: Any] else { continue }
+                if property["$ref"] != nil {
+                    property = ["anyOf": [property, ["type": "null"]]]
+                } else {
+                    if let type = property["type"] as? String { property["type"] = [type, "null"] }
+                    if let values = property["enum"] as? [Any] { property["enum"] = values + [NSNull()] }
+                }
                 properties[field] = property
             }
             schema["properties"] = properties

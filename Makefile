@@ -1,5 +1,5 @@
 # agentbox: the two commands a new user needs are `make run` and `make test`.
-.PHONY: run test fuzz bench bench-deploy deps test-deps deb test-package build clean
+.PHONY: run test fuzz drills bench bench-deploy deps test-deps deb test-package build clean
 
 DATA_DIR ?= ./data
 
@@ -12,9 +12,15 @@ run: deps
 test: test-deps
 	scripts/test.sh
 
-## fuzz: schemathesis against the API's own OpenAPI description, loopback only, FUZZ_SECONDS (120) long.
-fuzz:
-	scripts/fuzz.sh
+## fuzz: only the fuzzing drill (schemathesis against the API's own OpenAPI description, loopback only).
+fuzz: test-deps
+	DRILLS_ONLY=fuzz scripts/drills/run.py
+
+## drills: reliability and security drills (fuzzing, isolation, kill -9 crashes, engine and DigitalOcean faults, a
+## 10-minute soak, secret hygiene, tokens); one summary table, also written to results/ (DRILLS_ONLY, DRILLS_QUICK:
+## see scripts/drills/run.py). About 30 minutes; `make test` runs the quick subset.
+drills: test-deps
+	scripts/drills/run.py
 
 ## bench: agentbox against its ceilings and the PostgreSQL stack it replaces, side by side; one table, also written to
 ## results/ (not a test; BENCH_SECONDS, BENCH_RUNS, BENCH_CONNECTIONS, BENCH_ONLY: see scripts/bench.py).

@@ -28,3 +28,6 @@ eval "$(scripts/test-services.sh env)"
 # One test at a time: Foundation's Process.run() on Linux reads /proc/self/fd while it spawns, and crashed
 # (a bad pointer in memcpy) when other tests opened and closed descriptors at the same moment.
 swift test --skip-build --no-parallel
+
+# The drills' fast subset (tokens, isolation, secret hygiene, kill -9 crashes) on the debug build; `make drills` runs them all.
+AGENTBOX_BIN=.build/debug/agentbox DRILLS_QUICK=1 scripts/drills/run.py

@@ -104,6 +104,17 @@ def docker_lock(exclusive=False):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def stop_process(process, seconds):
+    """SIGTERM, then SIGKILL if it is still there after `seconds`."""
+    if process and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Appliance:
     """A real `agentbox serve` on a data directory of its own and a free loopback port, with an admin token.
 
@@ -135,13 +146,7 @@ class Appliance:
         return self
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, 20)
         self.process = None
 
     def kill(self):
@@ -248,10 +253,4 @@ class StandIn:
         return self.control("GET", "/_sim/state")
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, 15)

@@ -367,12 +367,9 @@ def drill(context):
                 crash.cycle(number)
                 done = number
                 if number % every == 0 or number == cycles:
-                    known = len(crash.problems)
                     crash.checkpoint(number)
                     app.kill()
                     context.log(f"crash: {number}/{cycles} cycles, {len(crash.problems)} failures so far")
-                    for problem in crash.problems[known:known + 5]:
-                        context.log(f"crash: {problem}")
             app.start()
             app.stop()
             crash.offline_checks("after the last clean stop")

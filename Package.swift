@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "DockerHostTests", dependencies: ["DockerHost", "TestSupport"]),
         .testTarget(name: "DigitalOceanTests", dependencies: ["DigitalOcean", "TestSupport"]),
         .testTarget(name: "DigitalOceanStandInTests", dependencies: ["DigitalOceanStandInMain"]),
-        .testTarget(name: "ToolboxAgentTests", dependencies: ["ToolboxAgent", "ToolboxProtocol", "DockerHost", "HTTPClient", "JSONSchema"]),
+        .testTarget(name: "ToolboxAgentTests", dependencies: ["ToolboxAgent", "ToolboxProtocol", "DockerHost", "HTTPClient", "JSONSchema", "TestSupport"]),
         .testTarget(
             name: "ApplianceTests",
             dependencies: [

@@ -67,6 +67,15 @@ public struct DockerError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { message }
+
+    /// A pull that failed because its registry could not be reached or failed on its side (refused or dropped
+    /// connection, timeout, 5xx, rate limit): trying again later may work. A name that does not resolve, a
+    /// refused login or an unknown image is not one: trying again gives the same answer.
+    public var isRegistryOutage: Bool {
+        guard code == .pullFailed else { return false }
+        let text = (dockerMessage ?? message).lowercased()
+        return PullHints.outageSigns.contains { text.contains($0) }
+    }
 }
 
 extension DockerError {
@@ -123,6 +132,13 @@ extension DockerError {
 
 /// What agentbox can add to a registry's reason for a failed pull.
 enum PullHints {
+    /// Words of the engine's message for a registry that is down or overloaded, not wrong.
+    static let outageSigns = [
+        "connection refused", "connection reset", "i/o timeout", "tls handshake timeout", "timeout exceeded", "unexpected eof",
+        "500 internal server error", "502 bad gateway", "503 service unavailable", "504 gateway timeout", "toomanyrequests",
+        "429 too many requests",
+    ]
+
     static func hint(for message: String) -> String? {
         let lowered = message.lowercased()
         if lowered.contains("no basic auth credentials") || lowered.contains("authentication required") || lowered.contains("unauthorized")

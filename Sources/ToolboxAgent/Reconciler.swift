@@ -34,6 +34,9 @@ public actor Reconciler {
     private var lastGoal: [UUID: DesiredInstance.Goal] = [:]
     /// A note that stays on an instance's running reports until its goal changes: why its last upgrade was rolled back.
     private var notes: [UUID: String] = [:]
+    /// Deploys waiting for their registry to come back, and the report each gives meanwhile.
+    private var pullBackoff: [UUID: PullBackoff] = [:]
+    private var pullNotes: [UUID: String] = [:]
 
     public init(
         toolboxID: UUID, docker: DockerClient, settleTime: Duration = .milliseconds(700), stopTimeout: Int = 5,
@@ -47,8 +50,8 @@ public actor Reconciler {
         self.events = events
     }
 
-    /// The earliest moment a crashed container waits for: a pass should run then.
-    public var nextDueRestart: ContinuousClock.Instant? { dueRestarts.values.min() }
+    /// The earliest moment a crashed container or a pull waits for: a pass should run then.
+    public var nextDuePass: ContinuousClock.Instant? { (Array(dueRestarts.values) + pullBackoff.values.compactMap(\.nextAttempt)).min() }
 
     /// Converges once and reports. A pass asked for while another runs waits for it, then runs with its own desired state.
     public func converge(_ desired: DesiredState) async -> Heartbeat {
@@ -78,18 +81,18 @@ public actor Reconciler {
         for container in owned {
             byInstance[container.labels[ContainerNaming.instance] ?? "", default: []].append(container)
         }
+        // Orphans first: labelled for this toolbox, owned by no desired instance. One may hold a host port that an
+        // instance of this pass now leases (its instance was deleted while an earlier pass was starting it).
+        let wanted = Set(desired.instances.map { ContainerNaming.value($0.instanceID) })
+        for (key, orphans) in byInstance where !wanted.contains(key) {
+            for orphan in orphans { try? await discard(orphan.id) }
+        }
         var reports: [InstanceReport] = []
-        var wanted = Set<String>()
         for instance in desired.instances {
-            let key = ContainerNaming.value(instance.instanceID)
-            wanted.insert(key)
-            let report = await reconcile(instance, found: byInstance[key] ?? [])
+            var report = await reconcile(instance, found: byInstance[ContainerNaming.value(instance.instanceID)] ?? [])
+            report.desiredVersion = instance.version
             lastGoal[instance.instanceID] = instance.desired
             reports.append(report)
-        }
-        // Orphans: labelled for this toolbox, owned by no desired instance.
-        for (key, orphans) in byInstance where !wanted.contains(key) {
-            for orphan in orphans { try? await docker.removeContainer(orphan.id, force: true) }
         }
         let ids = Set(desired.instances.map(\.instanceID))
         for id in lastGoal.keys where !ids.contains(id) { forget(id) }
@@ -107,16 +110,14 @@ public actor Reconciler {
         backoff[id] = nil
         dueRestarts[id] = nil
         notes[id] = nil
+        pullBackoff[id] = nil
+        pullNotes[id] = nil
     }
 
     /// Makes one instance's container match its goal; any Docker error becomes the instance's `error` report.
     private func reconcile(_ instance: DesiredInstance, found: [ContainerSummary]) async -> InstanceReport {
         let id = instance.instanceID
-        if instance.desired != .running {
-            backoff[id] = nil
-            dueRestarts[id] = nil
-            notes[id] = nil
-        }
+        if instance.desired != .running { forget(id) }
         if instance.desired == .running && found.contains(where: { $0.state == "removing" }) {
             // Its name is still taken: the destroy event brings the next pass once the engine is done.
             return InstanceReport(
@@ -136,7 +137,7 @@ public actor Reconciler {
                 } else if instance.desired == .running && version == instance.rollback?.version && previous == nil {
                     previous = container
                 } else {
-                    try await docker.removeContainer(container.id, force: true)
+                    try await discard(container.id)
                     events(id, "removed", "removed container \(container.id.prefix(12))")
                 }
             }
@@ -156,17 +157,44 @@ public actor Reconciler {
                     report = try await upgrade(instance, from: previous, to: keep, rollback: rollback)
                 } else if let container = keep, Self.isRunning(container.state) {
                     report = try await restartIfAsked(instance, container)
+                } else if keep == nil, let waiting = pullBackoff[id], !waiting.due(now: .now), let note = pullNotes[id] {
+                    return InstanceReport(instanceID: id, state: .deploying, hostPort: instance.hostPort, version: instance.version, lastError: note)
                 } else {
                     report = try await start(instance, existing: keep)
                 }
-                if report.state == .running && report.lastError == nil { report.lastError = notes[id] }
+                if report.state == .running {
+                    pullBackoff[id] = nil
+                    pullNotes[id] = nil
+                    if report.lastError == nil { report.lastError = notes[id] }
+                }
                 return report
             }
+        } catch let error as DockerError where error.isRegistryOutage && instance.desired == .running {
+            return registryDown(instance, error)
         } catch {
             let reason = Self.message(of: error)
             events(id, "error", reason)
             return InstanceReport(instanceID: id, state: .error, hostPort: instance.hostPort, lastError: reason)
         }
+    }
+
+    /// The report of a deploy whose pull found the registry down: deploying still, pulled again after its back-off;
+    /// given up as `error` after ``PullBackoff/maximumAttempts`` failed pulls.
+    private func registryDown(_ instance: DesiredInstance, _ error: DockerError) -> InstanceReport {
+        let id = instance.instanceID
+        var record = pullBackoff[id] ?? PullBackoff()
+        record.failed(now: .now)
+        pullBackoff[id] = record
+        if record.exhausted {
+            forget(id)
+            let reason = "\(error.message); gave up after \(record.failures) pulls"
+            events(id, "error", reason)
+            return InstanceReport(instanceID: id, state: .error, hostPort: instance.hostPort, version: instance.version, lastError: reason)
+        }
+        let reason = "\(error.message); pulling again in \(Self.seconds(record.delay)) (attempt \(record.failures + 1) of \(PullBackoff.maximumAttempts))"
+        pullNotes[id] = reason
+        events(id, "error", reason)
+        return InstanceReport(instanceID: id, state: .deploying, hostPort: instance.hostPort, version: instance.version, lastError: reason)
     }
 
     /// Starts an instance's container, creating it first when there is none. A container that stopped while it was
@@ -222,8 +250,9 @@ public actor Reconciler {
             version: instance.version)
     }
 
-    /// Moves an instance to its new version: the old container steps aside (stopped, renamed), the new one is
-    /// created on the same port and must run and answer `GET /health`; otherwise it goes and the old one runs again.
+    /// Moves an instance to its new version: the new image is pulled while the old container still serves; then the
+    /// old container steps aside (stopped, renamed), the new one is created on the same port and must run and answer
+    /// `GET /health`; otherwise it goes and the old one runs again.
     private func upgrade(
         _ instance: DesiredInstance, from previous: ContainerSummary, to existing: ContainerSummary?, rollback: Rollback
     ) async throws -> InstanceReport {
@@ -231,10 +260,16 @@ public actor Reconciler {
         let name = ContainerNaming.containerName(instanceName: instance.name, instanceID: id)
         events(id, "upgrade", "upgrading from \(rollback.version) to \(instance.version)")
         notes[id] = nil
-        if Self.isRunning(previous.state) { try await docker.stopContainer(previous.id, timeout: stopTimeout) }
-        if Self.hasName(previous, name) { try await docker.renameContainer(previous.id, to: name + "-previous") }
         var newID = existing?.id
+        // Whether the old container's name was taken off it (an earlier pass may have done so already).
+        var renamed = !Self.hasName(previous, name)
         do {
+            if newID == nil { try await pullIfMissing(instance, image: instance.image) }
+            if Self.isRunning(previous.state) { try await docker.stopContainer(previous.id, timeout: stopTimeout) }
+            if !renamed {
+                try await docker.renameContainer(previous.id, to: name + "-previous")
+                renamed = true
+            }
             let containerID: String
             if let newID { containerID = newID } else { containerID = try await create(instance, image: instance.image, version: instance.version) }
             newID = containerID
@@ -243,13 +278,13 @@ public actor Reconciler {
             if report.state != .running || report.lastError != nil {
                 throw UpgradeFailure(reason: report.lastError ?? "the container did not stay up")
             }
-            try await docker.removeContainer(previous.id, force: true)
+            try await discard(previous.id)
             events(id, "upgrade", "upgraded to \(instance.version); container \(containerID.prefix(12)) answers /health")
             return report
         } catch {
             let reason = Self.message(of: error)
-            if let newID { try? await docker.removeContainer(newID, force: true) }
-            try await docker.renameContainer(previous.id, to: name)
+            if let newID { try? await discard(newID) }
+            if renamed { try await docker.renameContainer(previous.id, to: name) }
             try await docker.startContainer(previous.id)
             let note = "upgrade to \(instance.version) failed: \(reason); rolled back to \(rollback.version)"
             events(id, "rollback", note)
@@ -266,9 +301,8 @@ public actor Reconciler {
         var description: String { reason }
     }
 
-    /// Pulls the image when the engine lacks it (with the registry login, reporting progress), then creates the
-    /// container: published on 127.0.0.1 at the leased port, labelled, limited, without new privileges.
-    private func create(_ instance: DesiredInstance, image: String, version: String) async throws -> String {
+    /// Pulls the image when the engine lacks it, with the registry login, reporting progress.
+    private func pullIfMissing(_ instance: DesiredInstance, image: String) async throws {
         let id = instance.instanceID
         if try await docker.inspectImage(image) == nil {
             events(id, "pull", "pulling \(image)")
@@ -281,6 +315,13 @@ public actor Reconciler {
             })
             events(id, "pull", "pulled \(image) in \(Self.seconds(ContinuousClock.now - started))")
         }
+    }
+
+    /// Creates the container once its image is there: published on 127.0.0.1 at the leased port, labelled, limited,
+    /// without new privileges.
+    private func create(_ instance: DesiredInstance, image: String, version: String) async throws -> String {
+        let id = instance.instanceID
+        try await pullIfMissing(instance, image: image)
         let spec = ContainerSpec(
             name: ContainerNaming.containerName(instanceName: instance.name, instanceID: id), image: image,
             labels: [
@@ -352,6 +393,16 @@ public actor Reconciler {
             reason += "; last output: \(logs.trimmingCharacters(in: .whitespacesAndNewlines))"
         }
         return reason
+    }
+
+    /// Removes a container; one already gone, or whose removal the engine has under way (after a crash in the middle
+    /// of a `docker rm`), counts as removed.
+    func discard(_ containerID: String) async throws(DockerError) {
+        do {
+            try await docker.removeContainer(containerID, force: true)
+        } catch where error.code == .notFound || (error.code == .conflict && (error.dockerMessage ?? "").contains("already in progress")) {
+            return
+        }
     }
 
     static func isRunning(_ state: String) -> Bool { state == "running" || state == "restarting" }

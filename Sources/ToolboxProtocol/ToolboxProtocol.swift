@@ -201,10 +201,13 @@ public struct InstanceReport: Codable, Sendable, Equatable {
     public var version: String?
     /// Docker's own message for the last failure, or why an upgrade was rolled back.
     public var lastError: String?
+    /// The version the pass was asked to run. A report made before an upgrade was asked names the old one, and tells
+    /// nothing about the upgrade; nil from agents older than this field.
+    public var desiredVersion: String?
 
     public init(
         instanceID: UUID, containerID: String? = nil, state: State, hostPort: Int? = nil, imageDigest: String? = nil, version: String? = nil,
-        lastError: String? = nil
+        lastError: String? = nil, desiredVersion: String? = nil
     ) {
         self.instanceID = instanceID
         self.containerID = containerID
@@ -213,6 +216,7 @@ public struct InstanceReport: Codable, Sendable, Equatable {
         self.imageDigest = imageDigest
         self.version = version
         self.lastError = lastError
+        self.desiredVersion = desiredVersion
     }
 
     enum CodingKeys: String, CodingKey {
@@ -223,6 +227,7 @@ public struct InstanceReport: Codable, Sendable, Equatable {
         case imageDigest = "image_digest"
         case version
         case lastError = "last_error"
+        case desiredVersion = "desired_version"
     }
 }
 

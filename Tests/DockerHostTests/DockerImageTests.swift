@@ -47,6 +47,7 @@ struct DockerImageTests {
         #expect(error.code == .pullFailed)
         #expect(error.message.contains("manifest unknown") || error.message.contains("not found"), "\(error.message)")
         #expect(error.message.contains("echo:no-such-tag"), "the message names the image: \(error.message)")
+        #expect(!error.isRegistryOutage, "an unknown tag is not worth pulling again")
         #expect(error.dockerMessage != nil)
         #expect(error.status == 404)
     }
@@ -56,6 +57,7 @@ struct DockerImageTests {
         #expect(error.code == .pullFailed)
         #expect(error.message.contains("127.0.0.1:5999"), "\(error.message)")
         #expect(error.message.contains("connection refused"), "Docker's own reason: \(error.message)")
+        #expect(error.isRegistryOutage, "a registry that refuses connections may come back")
     }
 
     @Test func thePrivateRegistryNeedsTheRightCredentials() async throws {
@@ -71,6 +73,7 @@ struct DockerImageTests {
         #expect(wrong.message.contains("authentication") || wrong.message.contains("unauthorized"), "\(wrong.message)")
         #expect(!wrong.message.contains(wrongPassword), "a password never appears in an error")
         #expect(!wrong.description.contains(wrongPassword))
+        #expect(!without.isRegistryOutage && !wrong.isRegistryOutage, "a refused login is not worth pulling again")
 
         let password = try TestServices.registryPassword()
         let auth = RegistryAuth(username: TestServices.registryUser, password: password, serveraddress: TestServices.privateRegistry)

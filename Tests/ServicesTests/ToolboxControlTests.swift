@@ -136,6 +136,46 @@ struct ToolboxControlTests {
         #expect(try await bed.plane.instances.disabledTools(among: [upgraded]) == [tool.id])
     }
 
+    @Test func aReportFromAPassThatBeganBeforeTheUpgradeWasAskedSettlesNothing() async throws {
+        let bed = try await CatalogTestBed.make()
+        let tool = try await bed.tool()
+        let toolbox = try await bed.toolbox(owner: bed.ada)
+        let control = bed.plane.toolboxControl
+        let web = try await bed.plane.instances.create(toolboxID: toolbox.id, toolID: tool.id, name: "web", config: nil, by: bed.ada)
+        try await control.ingest(beat(toolbox.id, [InstanceReport(instanceID: web.id, state: .running, version: "1.0.0", desiredVersion: "1.0.0")]))
+        _ = try await bed.plane.catalog.update(tool.id, .init(dockerImageURL: "ghcr.io/acme/gmail:2.0.0", version: "2.0.0"), by: bed.admin)
+        _ = try await bed.plane.instances.upgrade(web.id, by: bed.ada)
+
+        // The pass under way when the upgrade was asked reports the old version, as it was asked to: no rollback.
+        try await control.ingest(beat(toolbox.id, [InstanceReport(instanceID: web.id, state: .running, version: "1.0.0", desiredVersion: "1.0.0")]))
+        let pending = try #require(try await bed.database.fetchAccountToolInstance(id: web.id))
+        #expect(pending.version == "2.0.0" && pending.previousVersion == "1.0.0", "the upgrade is still to be made: \(pending)")
+        #expect(try await control.desiredState(toolbox.id).instances.first?.rollback == Rollback(version: "1.0.0", image: tool.dockerImageURL))
+
+        // The pass asked to run 2.0.0 that still runs 1.0.0 rolled back.
+        try await control.ingest(beat(toolbox.id, [
+            InstanceReport(instanceID: web.id, state: .running, version: "1.0.0", lastError: "upgrade to 2.0.0 failed", desiredVersion: "2.0.0")
+        ]))
+        let rolledBack = try #require(try await bed.database.fetchAccountToolInstance(id: web.id))
+        #expect(rolledBack.version == "1.0.0" && rolledBack.previousVersion == nil, "\(rolledBack)")
+    }
+
+    @Test func aDeployWaitingForItsRegistryStaysDeployingWithTheReason() async throws {
+        let bed = try await CatalogTestBed.make()
+        let tool = try await bed.tool()
+        let toolbox = try await bed.toolbox(owner: bed.ada)
+        let control = bed.plane.toolboxControl
+        let web = try await bed.plane.instances.create(toolboxID: toolbox.id, toolID: tool.id, name: "web", config: nil, by: bed.ada)
+        let waiting = "docker pull ghcr.io/acme/gmail:1.0.0: connection refused; pulling again in 2.0 s (attempt 3 of 25)"
+        try await control.ingest(beat(toolbox.id, [InstanceReport(instanceID: web.id, state: .deploying, lastError: waiting)]))
+        let deploying = try #require(try await bed.database.fetchAccountToolInstance(id: web.id))
+        #expect(deploying.statusOnToolbox == .deploying && deploying.statusDetail == waiting)
+        #expect(try await control.desiredState(toolbox.id).instances.first?.desired == .running, "it is still meant to run")
+        try await control.ingest(beat(toolbox.id, [InstanceReport(instanceID: web.id, state: .running)]))
+        let running = try #require(try await bed.database.fetchAccountToolInstance(id: web.id))
+        #expect(running.statusOnToolbox == .running && running.statusDetail == nil)
+    }
+
     @Test func restartsCrashNotesAndEventsReachTheDatabase() async throws {
         let bed = try await CatalogTestBed.make()
         let tool = try await bed.tool()

@@ -84,18 +84,27 @@ public enum TestServices {
     }
 
     static func tcpAccepts(_ hostAndPort: String) -> Bool {
+        guard let fd = tcpConnect(hostAndPort) else { return false }
+        close(fd)
+        return true
+    }
+
+    /// A socket connected to `host:port` (IPv4), which the caller closes; nil when nothing accepts.
+    static func tcpConnect(_ hostAndPort: String) -> Int32? {
         let parts = hostAndPort.split(separator: ":")
-        guard parts.count == 2, let port = UInt16(parts[1]) else { return false }
+        guard parts.count == 2, let port = UInt16(parts[1]) else { return nil }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
+        guard fd >= 0 else { return nil }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr(String(parts[0]))
         address.sin_port = port.bigEndian
-        return withUnsafePointer(to: &address) { pointer in
+        let connected = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
+        if connected { return fd }
+        close(fd)
+        return nil
     }
 }
 
@@ -103,7 +112,7 @@ public enum TestServices {
 /// another process" for tests.
 public final class LoopbackListener: Sendable {
     public let port: Int
-    private let fd: Int32
+    let fd: Int32
 
     public init(port: Int) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

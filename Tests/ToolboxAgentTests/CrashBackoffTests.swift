@@ -4,8 +4,27 @@ import Testing
 
 @testable import ToolboxAgent
 
-/// The back-off schedule of crash restarts, and the pull progress line, without an engine.
+/// The back-off schedules of crash restarts and of pulls from a registry that is down, and the pull progress line,
+/// without an engine.
 struct CrashBackoffTests {
+    @Test func pullsFromARegistryThatIsDownComeAfterDoublingWaitsCappedAtThirtySecondsAndRunOut() {
+        var backoff = PullBackoff()
+        var now = ContinuousClock.now
+        #expect(backoff.due(now: now) && backoff.delay == .zero)
+        var waits: [Duration] = []
+        while !backoff.exhausted {
+            backoff.failed(now: now)
+            guard let next = backoff.nextAttempt else { break }
+            #expect(!backoff.due(now: next - .milliseconds(1)) && backoff.due(now: next))
+            waits.append(next - now)
+            now = next
+        }
+        #expect(Array(waits.prefix(7)) == [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16), .seconds(30), .seconds(30)])
+        #expect(backoff.failures == PullBackoff.maximumAttempts && waits.count == PullBackoff.maximumAttempts)
+        let total = waits.dropLast().reduce(Duration.zero, +)
+        #expect(total > .seconds(9 * 60) && total < .seconds(11 * 60), "given up after about ten minutes: \(total)")
+    }
+
     @Test func restartsComeAtOnceThenAfterDoublingWaitsAndRunOut() {
         var backoff = CrashBackoff()
         let start = ContinuousClock.now

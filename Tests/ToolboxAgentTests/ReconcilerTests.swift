@@ -4,9 +4,11 @@ import Foundation
 import FoundationNetworking
 #endif
 import Synchronization
+import TestSupport
 import Testing
-import ToolboxAgent
 import ToolboxProtocol
+
+@testable import ToolboxAgent
 
 /// The reconciler against the real Docker engine and the test registry (scripts/test-services.sh start).
 struct ReconcilerTests {
@@ -116,11 +118,11 @@ struct ReconcilerTests {
             let waiting = try #require(await reconciler.converge(state()).instances.first)
             #expect(waiting.state == .restarting, "\(waiting)")
             #expect(waiting.lastError?.contains("exited with code 137") == true && waiting.lastError?.contains("restart 2 of 6 in 1.0 s") == true)
-            #expect(await reconciler.nextDueRestart != nil)
+            #expect(await reconciler.nextDuePass != nil)
             try await Task.sleep(for: .seconds(1.1))
             let back = try #require(await reconciler.converge(state()).instances.first)
             #expect(back.state == .running, "\(back)")
-            #expect(await reconciler.nextDueRestart == nil)
+            #expect(await reconciler.nextDuePass == nil)
             #expect(events.kinds.filter { $0 == "crashed" }.count == 3, "\(events.kinds)")
 
             // A restart asked for after the container started restarts it; asking again with the same time does nothing.
@@ -132,6 +134,110 @@ struct ReconcilerTests {
             _ = await reconciler.converge(state())
             #expect(try await docker.inspectContainer(id)?.state.startedAt == after)
             #expect(events.kinds.filter { $0 == "restart" }.count == 1)
+        }
+    }
+
+    @Test func aDeployWhoseRegistryIsDownIsPulledAgainAfterABackOffAndRunsOnceTheRegistryIsBack() async throws {
+        guard let docker = await DockerTestEngine.client() else { return }
+        let toolbox = UUID()
+        // A free port: nothing answers there until the relay to the test registry starts.
+        let port = try LoopbackListener(port: 0).port
+        let image = "127.0.0.1:\(port)/agentbox-test/echo:1"
+        try await DockerTestEngine.cleaningUp(docker, toolboxes: [toolbox]) {
+            let events = EventLog()
+            let reconciler = Reconciler(toolboxID: toolbox, docker: docker, events: { _, kind, message in events.append(kind, message) })
+            let web = DesiredInstance(
+                instanceID: UUID(), name: "web", image: image, version: "1", containerPort: 8080, hostPort: 39131, desired: .running)
+            let state = DesiredState(toolboxID: toolbox, instances: [web])
+            let down = try #require(await reconciler.converge(state).instances.first)
+            let reason = down.lastError ?? ""
+            #expect(down.state == .deploying && down.desiredVersion == "1", "still deploying, not given up: \(down)")
+            #expect(reason.contains("127.0.0.1:\(port)") && reason.contains("pulling again in 1.0 s (attempt 2 of 25)"), "\(reason)")
+            let due = try #require(await reconciler.nextDuePass, "a pass is asked for when the back-off ends")
+
+            // A pass before then does not pull again: the same report.
+            let early = try #require(await reconciler.converge(state).instances.first)
+            #expect(early.state == .deploying && early.lastError == down.lastError)
+            #expect(events.kinds.filter { $0 == "error" }.count == 1, "\(events.kinds)")
+
+            // The registry is back at that address: the pass after the back-off pulls and runs it.
+            let relay = try LoopbackRelay(port: port, to: TestServices.registry)
+            try await Task.sleep(until: due)
+            let back = try #require(await reconciler.converge(state).instances.first)
+            #expect(back.state == .running && back.lastError == nil, "\(back)")
+            #expect(await reconciler.nextDuePass == nil)
+            #expect(await DockerTestEngine.health(port: 39131) == 200)
+            withExtendedLifetime(relay) {}
+        }
+        _ = try? await docker.removeImage(image, force: true)
+    }
+
+    @Test func anUpgradeWhoseImageCannotBePulledLeavesTheOldContainerServingUntouched() async throws {
+        guard let docker = await DockerTestEngine.client() else { return }
+        let toolbox = UUID()
+        let port = try LoopbackListener(port: 0).port
+        try await DockerTestEngine.cleaningUp(docker, toolboxes: [toolbox]) {
+            let reconciler = Reconciler(toolboxID: toolbox, docker: docker)
+            var web = DesiredInstance(
+                instanceID: UUID(), name: "web", image: Self.echo1, version: "1", containerPort: 8080, hostPort: 39151, desired: .running)
+            let first = try #require(await reconciler.converge(DesiredState(toolboxID: toolbox, instances: [web])).instances.first)
+            let id = try #require(first.containerID)
+            let started = try #require(try await docker.inspectContainer(id)?.state.startedAt)
+
+            web.version = "2"
+            web.image = "127.0.0.1:\(port)/agentbox-test/echo:2"
+            web.rollback = Rollback(version: "1", image: Self.echo1)
+            let report = try #require(await reconciler.converge(DesiredState(toolboxID: toolbox, instances: [web])).instances.first)
+            #expect(report.state == .running && report.version == "1" && report.desiredVersion == "2" && report.containerID == id, "\(report)")
+            #expect(report.lastError?.contains("upgrade to 2 failed") == true && report.lastError?.contains("127.0.0.1:\(port)") == true)
+            let after = try #require(try await docker.inspectContainer(id))
+            #expect(after.state.running && after.state.startedAt == started, "the old container was never stopped: \(after.state)")
+            #expect(try await docker.listContainers(labels: ["agentbox.toolbox": toolbox.uuidString.lowercased()], all: true).count == 1)
+        }
+    }
+
+    @Test func anOrphanHoldingAPortGoesBeforeTheInstanceNowLeasingThatPortStarts() async throws {
+        guard let docker = await DockerTestEngine.client() else { return }
+        let toolbox = UUID()
+        try await DockerTestEngine.cleaningUp(docker, toolboxes: [toolbox]) {
+            let reconciler = Reconciler(toolboxID: toolbox, docker: docker)
+            // A pass starts an instance that was deleted meanwhile (its row and port lease went at once)...
+            let deleted = DesiredInstance(
+                instanceID: UUID(), name: "deleted", image: Self.echo1, version: "1", containerPort: 8080, hostPort: 39141, desired: .running)
+            #expect(await reconciler.converge(DesiredState(toolboxID: toolbox, instances: [deleted])).instances.first?.state == .running)
+            // ...and the next pass finds its container an orphan, while another instance now leases the same port.
+            let next = DesiredInstance(
+                instanceID: UUID(), name: "next", image: Self.echo1, version: "1", containerPort: 8080, hostPort: 39141, desired: .running)
+            let report = try #require(await reconciler.converge(DesiredState(toolboxID: toolbox, instances: [next])).instances.first)
+            #expect(report.state == .running && report.lastError == nil, "\(report)")
+            let left = try await docker.listContainers(labels: ["agentbox.toolbox": toolbox.uuidString.lowercased()], all: true)
+            #expect(left.map { $0.labels["agentbox.instance"] } == [next.instanceID.uuidString.lowercased()])
+        }
+    }
+
+    @Test func removingAContainerThatIsGoneOrWhoseRemovalIsUnderWayCountsAsDone() async throws {
+        guard let docker = await DockerTestEngine.client() else { return }
+        let toolbox = UUID()
+        try await DockerTestEngine.cleaningUp(docker, toolboxes: [toolbox]) {
+            let reconciler = Reconciler(toolboxID: toolbox, docker: docker)
+            let id = try await docker.createContainer(Self.spec("agentbox-test-twice-\(toolbox.uuidString.prefix(8))", toolbox: toolbox))
+            try await docker.startContainer(id)
+            // Four removals at once: one removes it, the others find it gone (404) or its removal under way (409).
+            let failures = await withTaskGroup(of: String?.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        do throws(DockerError) {
+                            try await reconciler.discard(id)
+                            return nil
+                        } catch {
+                            return error.message
+                        }
+                    }
+                }
+                return await group.reduce(into: [String]()) { if let failure = $1 { $0.append(failure) } }
+            }
+            #expect(failures.isEmpty, "\(failures)")
+            #expect(try await docker.inspectContainer(id) == nil)
         }
     }
 

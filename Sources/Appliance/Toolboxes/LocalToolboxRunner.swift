@@ -144,7 +144,7 @@ actor LocalToolboxRunner {
                 label: "agentbox_heartbeats_total",
                 dimensions: [("provider", "local"), ("docker", heartbeat.health.dockerReachable ? "reachable" : "unreachable")]
             ).increment()
-            if let due = await reconciler.nextDueRestart { wake(toolboxID, at: due) }
+            if let due = await reconciler.nextDuePass { wake(toolboxID, at: due) }
         } catch let error as ServiceError where error.code == .notFound {
             reconcilers[toolboxID] = nil
         } catch {

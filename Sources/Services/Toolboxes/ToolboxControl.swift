@@ -247,7 +247,9 @@ public struct ToolboxControl: Sendable {
         try settleUpgrade(report, of: &instance, by: principal, audit: audit, in: tx)
         switch (report.state, instance.statusOnToolbox) {
         case (.deploying, .pendingDeploy):
+            // Its note says what it waits for (a registry that is down, pulled again after a back-off).
             try move(&instance, .deploying)
+            instance.statusDetail = report.lastError
         case (.running, .pendingDeploy):
             try move(&instance, .deploying)
             instance.statusDetail = nil
@@ -258,7 +260,7 @@ public struct ToolboxControl: Sendable {
         case (.running, .running):
             // A crash restart that held, or an upgrade's outcome: the note is the toolbox's latest word.
             instance.statusDetail = report.lastError
-        case (.restarting, .running), (.restarting, .deploying):
+        case (.restarting, .running), (.restarting, .deploying), (.deploying, .deploying), (.deploying, .running):
             instance.statusDetail = report.lastError
         case (.error, .pendingDeploy):
             try move(&instance, .deploying)
@@ -283,11 +285,14 @@ public struct ToolboxControl: Sendable {
     }
 
     /// Ends an upgrade once the toolbox reports on it: running the new version keeps it; running the old one
-    /// (the toolbox rolled back) returns the instance's version and image to the old ones. Audited either way.
+    /// (the toolbox rolled back) returns the instance's version and image to the old ones. Audited either way. A
+    /// report of a pass that was asked to run another version (it began before the upgrade was asked) settles nothing.
     private static func settleUpgrade(
         _ report: InstanceReport, of instance: inout AccountToolInstance, by principal: Principal, audit: AuditLog, in tx: Transaction
     ) throws {
-        guard let previous = instance.previousVersion, let reported = report.version, report.state == .running || report.state == .error else {
+        guard let previous = instance.previousVersion, let reported = report.version, report.state == .running || report.state == .error,
+            report.desiredVersion == nil || report.desiredVersion == instance.version
+        else {
             return
         }
         let upgraded = instance.version

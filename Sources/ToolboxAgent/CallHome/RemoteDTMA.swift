@@ -164,7 +164,7 @@ public struct RemoteDTMA: Sendable {
             }
             // Sooner when a crashed container's back-off ends before the next beat.
             var wake = ContinuousClock.now + interval
-            if let due = await reconciler.nextDueRestart, due < wake { wake = max(due, .now + .milliseconds(200)) }
+            if let due = await reconciler.nextDuePass, due < wake { wake = max(due, .now + .milliseconds(200)) }
             try? await Task.sleep(until: wake, clock: .continuous)
         }
     }

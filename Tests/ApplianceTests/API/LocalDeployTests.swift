@@ -103,7 +103,7 @@ struct LocalDeployTests {
         }
     }
 
-    @Test func anUnreachableRegistryWrongCredentialsAndATakenPortEndInErrorAndStoredCredentialsPullPrivateImages() async throws {
+    @Test func anUnreachableRegistryWaitsWrongCredentialsAndATakenPortEndInErrorAndStoredCredentialsPullPrivateImages() async throws {
         guard let docker = await Self.engine() else { return }
         let environment = ProcessInfo.processInfo.environment
         guard let registry = environment["AGENTBOX_TEST_PRIVATE_REGISTRY"], let user = environment["AGENTBOX_TEST_REGISTRY_USER"],
@@ -135,8 +135,10 @@ struct LocalDeployTests {
             let unreachable = try await ToolAPIFixtures.addInstance(api, token: ada.token, toolbox: box, tool: nowhere, "nowhere")
             let refused = try await ToolAPIFixtures.addInstance(api, token: ada.token, toolbox: box, tool: secret, "secret")
             let web = try await ToolAPIFixtures.addInstance(api, token: ada.token, toolbox: box, tool: echo, "web")
-            let noRegistry = try await Self.waitFor(api, unreachable, token: ada.token, status: "error")
+            // A registry that cannot be reached may come back: the deploy waits, saying why and when it pulls again.
+            let noRegistry = try await Self.waitUntil(api, unreachable, token: ada.token) { ($0["status_detail"] as? String)?.contains("pulling again") == true }
             let reason = noRegistry["status_detail"] as? String ?? ""
+            #expect(noRegistry["status"] as? String == "deploying", "\(noRegistry)")
             #expect(reason.contains("127.0.0.1:9") && (reason.contains("connection refused") || reason.contains("dial tcp")), "\(reason)")
             let badLogin = try await Self.waitFor(api, refused, token: ada.token, status: "error")
             let loginReason = (badLogin["status_detail"] as? String ?? "").lowercased()

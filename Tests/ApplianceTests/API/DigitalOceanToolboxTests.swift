@@ -157,7 +157,16 @@ struct DigitalOceanToolboxTests {
         #expect(try await api.request("POST", enroll, token: lateToken).errorCode == "enrollment_token_expired")
         let audit = try await api.request("GET", "/api/v1/audit?limit=200", token: api.adminToken).items
         #expect(audit.filter { $0["action"] as? String == "toolbox.enroll" && $0["outcome"] as? String == "denied" }.count >= 3)
+
+        // The droplet's agent waits for calls; SIGTERM ends that poll at once (no call) instead of after its 30 s.
+        async let poll = api.request("GET", "/api/v1/dtma/calls?wait=30", token: toolboxToken)
+        try await Task.sleep(for: .milliseconds(500))
+        let stopping = ContinuousClock.now
         _ = try await api.stop()
+        let stopped = ContinuousClock.now - stopping
+        let polled = try await poll
+        #expect(polled.status == 200 && (polled.json["calls"] as? [Any])?.isEmpty == true, "\(ToolAPIFixtures.text(polled))")
+        #expect(stopped < .seconds(15), "the server took \(stopped) to stop with a droplet's poll open")
     }
 
     @Test func aPlacementThatFailsLaterEndsInErrorWithTheReason() async throws {

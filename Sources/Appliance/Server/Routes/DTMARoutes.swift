@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Metrics
+import ServiceLifecycle
 import Services
 import Storage
 import ToolboxProtocol
@@ -44,7 +45,8 @@ enum DTMARoutes: RouteGroup {
                 guard let wait = Int(text), (0...longestPoll).contains(wait) else {
                     throw ServiceError(.invalidRequest, "query parameter wait must be a whole number of seconds from 0 to \(longestPoll)")
                 }
-                let calls = await plane.relay.poll(toolbox.id, wait: .seconds(wait))
+                // A server told to stop ends the poll at once (with no call) instead of holding its stop for up to `wait`.
+                let calls = await cancelWhenGracefulShutdown { [relay = plane.relay] in await relay.poll(toolbox.id, wait: .seconds(wait)) }
                 return try JSONResponse.encode(CallBatch(calls: calls), encoder: ToolboxProtocolCoding.encoder())
             },
             Endpoint(.post, "/api/v1/dtma/calls/{id}/answer") { call in

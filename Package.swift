@@ -97,7 +97,10 @@ let package = Package(
         .testTarget(name: "VaultTests", dependencies: ["Vault", "Services", "Storage", "TestSupport"]),
         .testTarget(
             name: "ServicesTests",
-            dependencies: ["Services", "Storage", "JSONSchema", "TestSupport", "ToolboxProtocol", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "Services", "Storage", "JSONSchema", "TestSupport", "ToolboxProtocol", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "DockerHostTests", dependencies: ["DockerHost", "TestSupport"]),

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Services
 import TestSupport
@@ -6,10 +7,11 @@ import Testing
 /// The `.deb` the appliance writes itself is a package dpkg reads and installs: its fields, its paths and modes, its bytes.
 struct DebianPackageTests {
     /// Runs `command arguments`; its exit status and standard output and error together.
-    static func run(_ command: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func run(_ command: String, _ arguments: [String], in directory: String? = nil) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -23,12 +25,19 @@ struct DebianPackageTests {
         package: "agentbox", version: "1.2.3-rc.1", architecture: DebianPackage.hostArchitecture, maintainer: "agentbox <agentbox@localhost>",
         depends: ["libc6", "libcurl4", "libsodium23", "libsqlite3-0"], summary: "agentbox test package", details: "A small file packaged to check the writer.")
 
+    /// The package of `payload`: its frame around the bytes.
+    static func build(_ payload: Data, control: DebianPackage.Control = control, modified: Date = Date()) throws -> Data {
+        let md5 = Insecure.MD5.hash(data: payload).map { String(format: "%02x", $0) }.joined()
+        let frame = try DebianPackage.frame(binarySize: payload.count, md5: md5, executable: "agentbox", control: control, modified: modified)
+        #expect(frame.size(binarySize: payload.count) == frame.head.count + payload.count + frame.tail.count)
+        return frame.head + payload + frame.tail
+    }
+
     @Test func dpkgReadsTheFieldsThePathsAndTheBytes() throws {
         let folder = try TemporaryDirectory()
         // An odd size, so both the tar padding and the ar member padding are exercised.
         let payload = Data("#!/bin/sh\necho 'agentbox 1.2.3-rc.1'\n".utf8) + Data((0..<3001).map { UInt8(truncatingIfNeeded: $0 &* 7) })
-        let deb = try DebianPackage.build(
-            binary: payload, executable: "agentbox", control: Self.control, modified: Date(timeIntervalSince1970: 1_700_000_000))
+        let deb = try Self.build(payload, modified: Date(timeIntervalSince1970: 1_700_000_000))
         #expect(deb.prefix(8) == Data("!<arch>\n".utf8))
         #expect(deb.count % 2 == 0)
         let file = folder.appending("agentbox_1.2.3-rc.1.deb")
@@ -69,13 +78,15 @@ struct DebianPackageTests {
         #expect(try Self.run("/usr/bin/dpkg-deb", ["--control", file, control]).status == 0)
         let md5sums = try String(contentsOfFile: control + "/md5sums", encoding: .utf8)
         #expect(md5sums.hasSuffix("  usr/bin/agentbox\n") && md5sums.count == 32 + 2 + 16 + 1, "\(md5sums)")
+        let check = try Self.run("/usr/bin/md5sum", ["--check", "--status", control + "/md5sums"], in: tree)
+        #expect(check.status == 0, "md5sums holds the installed file's MD5: \(check.output)")
     }
 
     @Test func dpkgInstallsItIntoAThrowawayRoot() throws {
         let folder = try TemporaryDirectory()
         let payload = Data("#!/bin/sh\necho 'agentbox 0.0.1'\n".utf8)
         let file = folder.appending("agentbox.deb")
-        try DebianPackage.build(binary: payload, executable: "agentbox", control: Self.control).write(to: URL(fileURLWithPath: file))
+        try Self.build(payload).write(to: URL(fileURLWithPath: file))
         let root = folder.appending("root")
         for directory in ["var/lib/dpkg/info", "var/lib/dpkg/updates", "var/lib/dpkg/triggers", "usr/bin"] {
             try FileManager.default.createDirectory(atPath: root + "/" + directory, withIntermediateDirectories: true)
@@ -95,9 +106,9 @@ struct DebianPackageTests {
         #expect(DebianPackage.architecture(machine: "aarch64") == "arm64")
         var bad = Self.control
         bad.version = "next"
-        #expect(throws: DebianPackage.Failure.self) { try DebianPackage.build(binary: Data([1]), executable: "agentbox", control: bad) }
+        #expect(throws: DebianPackage.Failure.self) { try DebianPackage.frame(binarySize: 1, md5: "", executable: "agentbox", control: bad) }
         bad = Self.control
         bad.summary = "two\nlines"
-        #expect(throws: DebianPackage.Failure.self) { try DebianPackage.build(binary: Data([1]), executable: "agentbox", control: bad) }
+        #expect(throws: DebianPackage.Failure.self) { try DebianPackage.frame(binarySize: 1, md5: "", executable: "agentbox", control: bad) }
     }
 }

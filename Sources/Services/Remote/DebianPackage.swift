@@ -1,9 +1,9 @@
-import Crypto
 import Foundation
 
-/// A Debian binary package of one executable, written in memory with no external tool: an `ar` archive of
-/// `debian-binary`, `control.tar` and `data.tar` (both uncompressed ustar, which dpkg accepts), installing the file
-/// as `/usr/bin/<name>` (0755, root:root).
+/// A Debian binary package of one executable, written with no external tool: an `ar` archive of `debian-binary`,
+/// `control.tar` and `data.tar` (both uncompressed ustar, which dpkg accepts), installing the file as
+/// `/usr/bin/<name>` (0755, root:root). The executable's bytes go into the package unchanged, so the package is a
+/// ``Frame`` around them: it can be sent straight from the file, never held in memory.
 public enum DebianPackage {
     /// The package's control fields.
     public struct Control: Sendable, Equatable {
@@ -76,35 +76,46 @@ public enum DebianPackage {
         return architecture(machine: machine)
     }
 
-    /// The package that installs `binary` as `/usr/bin/<executable>`; every member dated `modified`.
-    public static func build(binary: Data, executable: String, control: Control, modified: Date = Date()) throws -> Data {
+    /// What goes before and after the executable's bytes in its package.
+    public struct Frame: Sendable, Equatable {
+        public let head: Data
+        public let tail: Data
+
+        /// The package's size for an executable of `binarySize` bytes.
+        public func size(binarySize: Int) -> Int { head.count + binarySize + tail.count }
+    }
+
+    /// The frame of the package that installs an executable of `binarySize` bytes, whose MD5 is `md5` (lowercase hex),
+    /// as `/usr/bin/<executable>`; every member dated `modified`.
+    public static func frame(binarySize: Int, md5: String, executable: String, control: Control, modified: Date = Date()) throws -> Frame {
         try check(control)
         guard !executable.isEmpty, executable.utf8.count <= 80, !executable.contains("/") else {
             throw Failure(description: "the executable's name '\(executable)' cannot be a file name in /usr/bin")
         }
         let mtime = max(0, Int(modified.timeIntervalSince1970))
-        let md5 = Insecure.MD5.hash(data: binary).map { String(format: "%02x", $0) }.joined()
 
         var controlTar = Tar(mtime: mtime)
         controlTar.directory("./")
-        controlTar.file("./control", Data(control.text(installedBytes: binary.count).utf8), mode: 0o644)
+        controlTar.file("./control", Data(control.text(installedBytes: binarySize).utf8), mode: 0o644)
         controlTar.file("./md5sums", Data("\(md5)  usr/bin/\(executable)\n".utf8), mode: 0o644)
 
-        var dataTar = Tar(mtime: mtime, capacity: binary.count + 8 * 512)
+        var dataTar = Tar(mtime: mtime)
         dataTar.directory("./")
         dataTar.directory("./usr/")
         dataTar.directory("./usr/bin/")
-        dataTar.file("./usr/bin/\(executable)", binary, mode: 0o755)
+        dataTar.fileHeader("./usr/bin/\(executable)", size: binarySize, mode: 0o755)
+        let dataHead = dataTar.bytes
+        let dataTail = Tar.padding(after: binarySize) + Tar.end
+        let dataSize = dataHead.count + binarySize + dataTail.count
 
-        let control = controlTar.finished()
-        let data = dataTar.finished()
-        var archive = Data()
-        archive.reserveCapacity(8 + 3 * 61 + 4 + control.count + data.count)
-        archive.append(contentsOf: Array("!<arch>\n".utf8))
-        appendMember(&archive, name: "debian-binary", Data("2.0\n".utf8), mtime: mtime)
-        appendMember(&archive, name: "control.tar", control, mtime: mtime)
-        appendMember(&archive, name: "data.tar", data, mtime: mtime)
-        return archive
+        var head = Data("!<arch>\n".utf8)
+        appendMember(&head, name: "debian-binary", Data("2.0\n".utf8), mtime: mtime)
+        appendMember(&head, name: "control.tar", controlTar.finished(), mtime: mtime)
+        head.append(memberHeader(name: "data.tar", size: dataSize, mtime: mtime))
+        head.append(dataHead)
+        var tail = dataTail
+        if dataSize % 2 == 1 { tail.append(0x0a) }
+        return Frame(head: head, tail: tail)
     }
 
     /// Refuses control fields dpkg would reject: a malformed package name or version, a field that spans lines.
@@ -129,19 +140,24 @@ public enum DebianPackage {
         }
     }
 
-    /// One `ar` member: a 60-byte header (name, mtime, uid, gid, mode, size, the magic), the bytes, a newline to an even offset.
+    /// One `ar` member: its header, the bytes, a newline to an even offset.
     private static func appendMember(_ archive: inout Data, name: String, _ bytes: Data, mtime: Int) {
+        archive.append(memberHeader(name: name, size: bytes.count, mtime: mtime))
+        archive.append(bytes)
+        if bytes.count % 2 == 1 { archive.append(0x0a) }
+    }
+
+    /// The 60-byte header of an `ar` member: name, mtime, uid, gid, mode, size, the magic.
+    private static func memberHeader(name: String, size: Int, mtime: Int) -> Data {
         var header = ""
         header += padded(name, 16)
         header += padded(String(mtime), 12)
         header += padded("0", 6)
         header += padded("0", 6)
         header += padded("100644", 8)
-        header += padded(String(bytes.count), 10)
+        header += padded(String(size), 10)
         header += "`\n"
-        archive.append(contentsOf: Array(header.utf8))
-        archive.append(bytes)
-        if bytes.count % 2 == 1 { archive.append(0x0a) }
+        return Data(header.utf8)
     }
 
     private static func padded(_ text: String, _ width: Int) -> String {
@@ -151,11 +167,12 @@ public enum DebianPackage {
     /// An uncompressed ustar archive written in memory, every entry owned by root:root.
     struct Tar {
         let mtime: Int
-        private var bytes = Data()
+        private(set) var bytes = Data()
+        /// The end of an archive: two zero blocks.
+        static let end = Data(count: 1024)
 
-        init(mtime: Int, capacity: Int = 0) {
+        init(mtime: Int) {
             self.mtime = mtime
-            bytes.reserveCapacity(capacity)
         }
 
         mutating func directory(_ path: String) {
@@ -163,18 +180,23 @@ public enum DebianPackage {
         }
 
         mutating func file(_ path: String, _ contents: Data, mode: Int) {
-            bytes.append(contentsOf: Self.header(path: path, size: contents.count, mode: mode, type: UInt8(ascii: "0"), mtime: mtime))
+            fileHeader(path, size: contents.count, mode: mode)
             bytes.append(contents)
-            let rest = contents.count % 512
-            if rest != 0 { bytes.append(contentsOf: [UInt8](repeating: 0, count: 512 - rest)) }
+            bytes.append(Self.padding(after: contents.count))
         }
 
-        /// The archive with its end: two zero blocks.
-        func finished() -> Data {
-            var archive = bytes
-            archive.append(contentsOf: [UInt8](repeating: 0, count: 1024))
-            return archive
+        /// A file's header only: its `size` bytes and ``padding(after:)`` must follow.
+        mutating func fileHeader(_ path: String, size: Int, mode: Int) {
+            bytes.append(contentsOf: Self.header(path: path, size: size, mode: mode, type: UInt8(ascii: "0"), mtime: mtime))
         }
+
+        /// The zeros that take a file of `size` bytes to a whole block.
+        static func padding(after size: Int) -> Data {
+            Data(count: (512 - size % 512) % 512)
+        }
+
+        /// The archive with its end.
+        func finished() -> Data { bytes + Self.end }
 
         /// A 512-byte ustar header; the checksum is the sum of its bytes with the checksum field taken as eight spaces.
         static func header(path: String, size: Int, mode: Int, type: UInt8, mtime: Int) -> [UInt8] {

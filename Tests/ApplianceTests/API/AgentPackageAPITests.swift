@@ -149,6 +149,15 @@ struct AgentPackageAPITests {
         #expect((reply.headers["content-disposition"] ?? "").contains("agentbox_0.1.0-next_"))
         #expect(reply.headers["agentbox-sha256"] == (try Self.sha256(reply.body, folder)))
         #expect(try Self.installedVersion(reply.body, folder).version == "agentbox 0.1.0-next")
+
+        // The operator puts a newer build at the same path: the next download is of it, hashed again, without a restart.
+        let later = folder.appending("agentbox-later")
+        try VersionStamp.patchedCopy(of: AgentboxProcess.executable, to: later, version: "0.1.0-later")
+        #expect(rename(later, next) == 0)
+        let again = try await api.request("GET", Self.package, token: enrollment)
+        #expect(again.status == 200 && again.headers["agentbox-version"] == "0.1.0-later", "\(again.headers)")
+        #expect(again.headers["agentbox-sha256"] == (try Self.sha256(again.body, folder)))
+        #expect(try Self.installedVersion(again.body, folder).version == "agentbox 0.1.0-later")
         _ = try await api.stop()
     }
 }

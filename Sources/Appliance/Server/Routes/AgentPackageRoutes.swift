@@ -7,9 +7,6 @@ import Services
 /// the enrollment token or the toolbox token) and the bare binary a DTMA updates itself to (`GET /api/v1/dtma/agent-binary`,
 /// toolbox token only). Both carry `Agentbox-Version` and `Agentbox-Sha256` (of the bytes served).
 enum AgentPackageRoutes: RouteGroup {
-    /// The size of each piece of a streamed download.
-    static let piece = 1 << 20
-
     static func endpoints(_ plane: ControlPlane) -> [Endpoint] {
         [
             // The enrollment token is the bearer token here (it is not a principal), so the route checks it itself.
@@ -25,7 +22,8 @@ enum AgentPackageRoutes: RouteGroup {
                 ]
                 headers[versionHeader] = package.release.version
                 headers[sha256Header] = package.sha256
-                return Response(status: .ok, headers: headers, body: stream(package.bytes))
+                return Response(
+                    status: .ok, headers: headers, body: stream(package.binary, length: package.size, head: package.frame.head, tail: package.frame.tail))
             },
             Endpoint(.get, "/api/v1/dtma/agent-binary") { call in
                 guard case .toolbox(let toolbox) = try call.caller else {
@@ -36,7 +34,7 @@ enum AgentPackageRoutes: RouteGroup {
                 var headers: HTTPFields = [.contentType: "application/octet-stream"]
                 headers[versionHeader] = binary.release.version
                 headers[sha256Header] = binary.release.sha256
-                return Response(status: .ok, headers: headers, body: stream(binary.bytes))
+                return Response(status: .ok, headers: headers, body: stream(binary.file, length: binary.file.size))
             },
         ]
     }
@@ -53,15 +51,10 @@ enum AgentPackageRoutes: RouteGroup {
         }
     }
 
-    /// The bytes, written in pieces.
-    private static func stream(_ bytes: Data) -> ResponseBody {
-        ResponseBody(contentLength: bytes.count) { writer in
-            var offset = bytes.startIndex
-            while offset < bytes.endIndex {
-                let end = min(offset + piece, bytes.endIndex)
-                try await writer.write(ByteBuffer(bytes: bytes[offset..<end]))
-                offset = end
-            }
+    /// `head`, the file's bytes and `tail`, read from the file as they are sent.
+    private static func stream(_ file: AgentDistribution.AgentFile, length: Int, head: Data = Data(), tail: Data = Data()) -> ResponseBody {
+        ResponseBody(contentLength: length) { writer in
+            try await AgentDistribution.send(file, head: head, tail: tail) { try await writer.write(ByteBuffer(data: $0)) }
             try await writer.finish(nil)
         }
     }

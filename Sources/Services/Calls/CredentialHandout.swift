@@ -39,30 +39,21 @@ public struct CredentialHandout: Sendable {
         guard case .toolbox(let toolbox) = principal else {
             throw ServiceError(.forbidden, "only a toolbox's DTMA, with its toolbox token, may redeem call tickets", reason: "toolbox_token_required")
         }
-        // A ticket shown by a toolbox its instance is not on is refused without being used up: no other owner's
-        // droplet can end the call it was minted for.
-        if let pending = tickets.pending(ticket),
-            try await database.snapshot({ try $0.fetch(AccountToolInstance.self, id: pending.instanceID)?.accountToolEnvironmentID }) != toolbox.id
-        {
-            let error = Self.notOnToolbox()
-            try await record(.denied(error), binding: pending, toolbox: toolbox)
-            throw error
-        }
-        let binding: CallTickets.Binding
-        do {
-            binding = try tickets.redeem(ticket)
-        } catch {
-            try await record(.denied(error), binding: nil, toolbox: toolbox)
-            throw error
-        }
-        let decision: Decision = try await database.transaction { [audit, vault] tx in
+        let decision: Decision = try await database.transaction { [audit, vault, tickets] tx in
+            var binding: CallTickets.Binding?
             let decision: Decision
             do {
-                let credential = try Self.check(binding, toolbox: toolbox, in: tx)
+                // The instance is checked before the ticket is used up: one shown by a toolbox its instance is not on
+                // is refused and stays live, so no other owner's droplet can end the call it was minted for.
+                binding = tickets.pending(ticket)
+                let instance = try binding.map { try Self.instance(of: $0, on: toolbox, in: tx) }
+                let redeemed = try tickets.redeem(ticket)
+                binding = redeemed
+                let credential = try Self.rules(redeemed, instance: instance ?? Self.instance(of: redeemed, on: toolbox, in: tx), toolbox: toolbox, in: tx)
                 let context = CredentialSealing.context(
-                    credentialID: credential.id, agentID: binding.agentID, itemID: credential.agentToolbeltItemID)
+                    credentialID: credential.id, agentID: redeemed.agentID, itemID: credential.agentToolbeltItemID)
                 let secret = try vault.open(Array(credential.encryptedCredentials), for: context)
-                decision = .granted(Grant(binding: binding, credentialID: credential.id, credentialType: credential.credentialType, secret: secret))
+                decision = .granted(Grant(binding: redeemed, credentialID: credential.id, credentialType: credential.credentialType, secret: secret))
             } catch let error as ServiceError {
                 decision = .denied(error)
             }
@@ -89,23 +80,24 @@ public struct CredentialHandout: Sendable {
         case denied(ServiceError)
     }
 
-    /// Audits a denial that no transaction of its own decided (a bad ticket).
-    private func record(_ decision: Decision, binding: CallTickets.Binding?, toolbox: AccountToolEnvironment) async throws {
-        try await database.transaction { [audit] tx in
-            try audit.append(Self.event(decision, binding: binding, toolbox: toolbox), in: tx)
-        }
-    }
-
-    private static func notOnToolbox() -> ServiceError {
-        ServiceError(.forbidden, "the ticket's tool instance is not on this toolbox", reason: "instance_not_on_toolbox")
-    }
-
     /// The rules after the ticket, in order; the credential to hand out when all hold.
     static func check(_ binding: CallTickets.Binding, toolbox: AccountToolEnvironment, in tx: Transaction) throws -> AgentToolCredential {
-        func deny(_ reason: String, _ message: String) -> ServiceError { ServiceError(.forbidden, message, reason: reason) }
+        try rules(binding, instance: instance(of: binding, on: toolbox, in: tx), toolbox: toolbox, in: tx)
+    }
+
+    /// The call's instance, when it is on `toolbox`.
+    private static func instance(of binding: CallTickets.Binding, on toolbox: AccountToolEnvironment, in tx: Transaction) throws -> AccountToolInstance {
         guard let instance = try tx.fetch(AccountToolInstance.self, id: binding.instanceID), instance.accountToolEnvironmentID == toolbox.id else {
-            throw notOnToolbox()
+            throw ServiceError(.forbidden, "the ticket's tool instance is not on this toolbox", reason: "instance_not_on_toolbox")
         }
+        return instance
+    }
+
+    /// The rules after the instance's, in order.
+    private static func rules(
+        _ binding: CallTickets.Binding, instance: AccountToolInstance, toolbox: AccountToolEnvironment, in tx: Transaction
+    ) throws -> AgentToolCredential {
+        func deny(_ reason: String, _ message: String) -> ServiceError { ServiceError(.forbidden, message, reason: reason) }
         guard try tx.agentToolboxAccess(agentID: binding.agentID, toolboxID: toolbox.id) != nil else {
             throw deny("toolbox_access_denied", "the calling agent has no access to this toolbox")
         }

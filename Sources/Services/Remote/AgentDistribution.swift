@@ -69,7 +69,7 @@ public actor AgentDistribution {
     public func binary() async throws -> Binary {
         let known = try await hashed()
         guard try await Self.blocking({ try Self.identity(of: known.file.path) }) != known.file.identity else { return known }
-        if binaryTask != nil { binaryTask = nil }
+        binaryTask = nil
         return try await hashed()
     }
 
@@ -107,6 +107,9 @@ public actor AgentDistribution {
             let count = min(piece, file.size - offset)
             let start = offset
             let bytes = try await blocking { try readPiece(descriptor, at: start, count: count, path: file.path) }
+            guard bytes.count == count else {
+                throw Failure(description: "the agent binary \(file.path) got shorter while it was sent; the next download hashes it again")
+            }
             try await write(bytes)
             offset += bytes.count
         }

@@ -13,12 +13,17 @@ struct ToolboxControlTests {
             health: HostHealth(dockerReachable: reachable), instances: reports)
     }
 
-    @Test func aQuietBeatOnlyStampsTheToolboxASecondLaterWhileABeatThatChangesSomethingIsWrittenAtOnce() async throws {
+    /// A bed with a tool, ada's local toolbox and an instance `web` of the tool on it, pending deploy.
+    private func world() async throws -> (CatalogTestBed, ToolCatalogEntry, AccountToolEnvironment, ToolboxControl, AccountToolInstance) {
         let bed = try await CatalogTestBed.make()
         let tool = try await bed.tool()
         let toolbox = try await bed.toolbox(owner: bed.ada)
-        let control = bed.plane.toolboxControl
         let web = try await bed.plane.instances.create(toolboxID: toolbox.id, toolID: tool.id, name: "web", config: nil, by: bed.ada)
+        return (bed, tool, toolbox, bed.plane.toolboxControl, web)
+    }
+
+    @Test func aQuietBeatOnlyStampsTheToolboxASecondLaterWhileABeatThatChangesSomethingIsWrittenAtOnce() async throws {
+        let (bed, _, toolbox, control, web) = try await world()
         let port = try #require(try await control.desiredState(toolbox.id).instances.first?.hostPort)
         let running = beat(toolbox.id, [InstanceReport(instanceID: web.id, containerID: "c1", state: .running, hostPort: port)])
         try await control.ingest(running)
@@ -51,11 +56,7 @@ struct ToolboxControlTests {
     }
 
     @Test func desiredStateFollowsStatusesAndHeartbeatsMoveInstancesThroughTheStateMachine() async throws {
-        let bed = try await CatalogTestBed.make()
-        let tool = try await bed.tool()
-        let toolbox = try await bed.toolbox(owner: bed.ada)
-        let control = bed.plane.toolboxControl
-        let web = try await bed.plane.instances.create(toolboxID: toolbox.id, toolID: tool.id, name: "web", config: nil, by: bed.ada)
+        let (bed, tool, toolbox, control, web) = try await world()
         let bad = try await bed.plane.instances.create(toolboxID: toolbox.id, toolID: tool.id, name: "bad", config: nil, by: bed.ada)
         #expect(try await control.activeLocalToolboxIDs().contains(toolbox.id))
 
@@ -93,11 +94,7 @@ struct ToolboxControlTests {
     }
 
     @Test func anUpgradeCarriesItsRollbackTargetAndTheReportSettlesItEitherWay() async throws {
-        let bed = try await CatalogTestBed.make()
-        let tool = try await bed.tool()
-        let toolbox = try await bed.toolbox(owner: bed.ada)
-        let control = bed.plane.toolboxControl
-        let web = try await bed.plane.instances.create(toolboxID: toolbox.id, toolID: tool.id, name: "web", config: nil, by: bed.ada)
+        let (bed, tool, toolbox, control, web) = try await world()
         try await control.ingest(beat(toolbox.id, [InstanceReport(instanceID: web.id, state: .running, version: "1.0.0")]))
         let conflict = await #expect(throws: ServiceError.self) { _ = try await bed.plane.instances.upgrade(web.id, by: bed.ada) }
         #expect(conflict?.code == .conflict && conflict?.message.contains("already runs") == true)
@@ -137,11 +134,7 @@ struct ToolboxControlTests {
     }
 
     @Test func aReportFromAPassThatBeganBeforeTheUpgradeWasAskedSettlesNothing() async throws {
-        let bed = try await CatalogTestBed.make()
-        let tool = try await bed.tool()
-        let toolbox = try await bed.toolbox(owner: bed.ada)
-        let control = bed.plane.toolboxControl
-        let web = try await bed.plane.instances.create(toolboxID: toolbox.id, toolID: tool.id, name: "web", config: nil, by: bed.ada)
+        let (bed, tool, toolbox, control, web) = try await world()
         try await control.ingest(beat(toolbox.id, [InstanceReport(instanceID: web.id, state: .running, version: "1.0.0", desiredVersion: "1.0.0")]))
         _ = try await bed.plane.catalog.update(tool.id, .init(dockerImageURL: "ghcr.io/acme/gmail:2.0.0", version: "2.0.0"), by: bed.admin)
         _ = try await bed.plane.instances.upgrade(web.id, by: bed.ada)
@@ -161,11 +154,7 @@ struct ToolboxControlTests {
     }
 
     @Test func aDeployWaitingForItsRegistryStaysDeployingWithTheReason() async throws {
-        let bed = try await CatalogTestBed.make()
-        let tool = try await bed.tool()
-        let toolbox = try await bed.toolbox(owner: bed.ada)
-        let control = bed.plane.toolboxControl
-        let web = try await bed.plane.instances.create(toolboxID: toolbox.id, toolID: tool.id, name: "web", config: nil, by: bed.ada)
+        let (bed, _, toolbox, control, web) = try await world()
         let waiting = "docker pull ghcr.io/acme/gmail:1.0.0: connection refused; pulling again in 2.0 s (attempt 3 of 25)"
         try await control.ingest(beat(toolbox.id, [InstanceReport(instanceID: web.id, state: .deploying, lastError: waiting)]))
         let deploying = try #require(try await bed.database.fetchAccountToolInstance(id: web.id))
@@ -177,11 +166,7 @@ struct ToolboxControlTests {
     }
 
     @Test func restartsCrashNotesAndEventsReachTheDatabase() async throws {
-        let bed = try await CatalogTestBed.make()
-        let tool = try await bed.tool()
-        let toolbox = try await bed.toolbox(owner: bed.ada)
-        let control = bed.plane.toolboxControl
-        let web = try await bed.plane.instances.create(toolboxID: toolbox.id, toolID: tool.id, name: "web", config: nil, by: bed.ada)
+        let (bed, _, toolbox, control, web) = try await world()
         try await control.ingest(beat(toolbox.id, [InstanceReport(instanceID: web.id, state: .running)]))
 
         // A restart of a running instance is a marker the toolbox acts on, not a status change.
